@@ -1,0 +1,60 @@
+"""``python -m shipyard_local {up,down,status,env}``: the local stack's one entry point."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import procs, system
+from .config import ConfigError, StackConfig
+from .stack import Stack
+
+NOTE = "The emulator keeps its AWS resources in memory: `down` forgets them (registry images stay on disk)."
+
+
+def _print_status(stack: Stack) -> bool:
+    rows = stack.status()
+    print(f"{'part':<10} {'state':<12} {'pid':<8} {'address':<48} log")
+    for row in rows:
+        print(f"{row['part']:<10} {row['state']:<12} {row['pid'] or '-'!s:<8} {row['address']:<48} {row['log']}")
+    up = stack.is_up()
+    if up:
+        print(f"environment: . {stack.config.env_file}")
+    print(NOTE)
+    return up
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shipyard_local", description=__doc__)
+    parser.add_argument(
+        "command",
+        choices=["up", "down", "status", "env"],
+        help="up: start what is not running and wait until it answers; down: stop what up started; "
+        "status: what runs where (exit 1 unless all parts run); env: print the environment file",
+    )
+    args = parser.parse_args(argv)
+    try:
+        stack = Stack(StackConfig.from_env())
+        if args.command == "up":
+            started = stack.up()
+            print(f"local stack up (started now: {', '.join(started) or 'nothing, all parts were running'})")
+            _print_status(stack)
+            return 0
+        if args.command == "down":
+            stopped = stack.down()
+            print(f"local stack down (stopped: {', '.join(stopped) or 'nothing was running'})")
+            return 0
+        if args.command == "status":
+            return 0 if _print_status(stack) else 1
+        if not stack.config.env_file.exists():
+            print("the local stack is not up: run `make up`", file=sys.stderr)
+            return 1
+        print(stack.config.env_file.read_text(), end="")
+        return 0
+    except (ConfigError, procs.StartError, system.MissingPackages) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The AWS API emulator process: moto's server app, in-process, on 127.0.0.1.
+
+Run as ``python -m shipyard_local.emulator --port N``. moto runs inside this process (not as
+the ``moto_server`` script) so that the local cloud can extend its backends: ECS behaviour,
+task runners and the load balancer plug in here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+
+def build_server(host: str, port: int):
+    """A threaded WSGI server for moto's full API (every service, dispatched by request)."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="shipyard_local.emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    # Attaching AWS managed policies (the IAM role of the task execution) needs them loaded.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+
+    server = build_server(args.host, args.port)
+
+    def _shutdown(signum, _frame):
+        print(f"signal {signum}: shutting down", flush=True)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _shutdown)
+    signal.signal(signal.SIGINT, _shutdown)
+    print(f"AWS API emulator (moto) listening on http://{args.host}:{args.port}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""The local stack as a whole: ``up`` (idempotent), ``down`` (only what ``up`` started) and ``status``.
+
+What ``up`` started is recorded in ``<state>/stack.json`` (PID and a command-line marker per part,
+so a reused PID is never mistaken for ours). ``down`` reads that record and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+from . import docker_engine, procs, registry, system
+from .config import LOCAL_DIR, StackConfig
+
+EMULATOR_MARKER = "shipyard_local.emulator"
+REGISTRY_MARKER = "docker-registry"
+DOCKERD_MARKER = "dockerd"
+PARTS = ("emulator", "docker", "registry")
+
+
+class PortInUse(procs.StartError):
+    """Another program listens on a port the stack wants; the message names the variable to change."""
+
+
+def _port_busy(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _emulator_answers(config: StackConfig) -> bool:
+    try:
+        with urllib.request.urlopen(f"{config.emulator_url}/moto-api/", timeout=2) as response:  # noqa: S310
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Stack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig.from_env()
+
+    # --- the record of what up started ---------------------------------------------------
+    def load(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.config.run_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def _save(self, record: dict[str, Any]) -> None:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.config.run_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        tmp.replace(self.config.run_file)
+
+    @staticmethod
+    def _alive(part: dict[str, Any] | None) -> bool:
+        return bool(part) and procs.is_alive(part.get("pid"), part.get("marker"))
+
+    # --- up -------------------------------------------------------------------------------
+    def up(self) -> list[str]:
+        """Bring every part up (reusing what runs); returns the parts this call started."""
+        cfg = self.config
+        cfg.logs_dir.mkdir(parents=True, exist_ok=True)
+        record = self.load()
+        started: list[str] = []
+        try:
+            self._up_emulator(record, started)
+            self._up_docker(record, started)
+            procs.wait_until(
+                lambda: _emulator_answers(cfg), name="AWS API emulator", log=cfg.logs_dir / "emulator.log",
+                **self._watch(record["emulator"]),
+            )  # fmt: skip
+            password = self._up_registry(record, started)
+            docker = record["docker"]
+            if docker["mode"] == "private":
+                procs.wait_until(
+                    lambda: docker_engine.answers(docker["host"], timeout=3), name="Docker engine (dockerd)",
+                    log=cfg.logs_dir / "dockerd.log", timeout=90, **self._watch(docker),
+                )  # fmt: skip
+            user = record["registry"]["user"]
+            procs.wait_until(
+                lambda: registry.accepts(cfg, user, password), name="container registry",
+                log=cfg.logs_dir / "registry.log", **self._watch(record["registry"]),
+            )  # fmt: skip
+        except BaseException:
+            # Leave nothing half-started behind: stop what this call started, keep the logs.
+            self._stop(record, started)
+            raise
+        self._write_env(record)
+        return started
+
+    @staticmethod
+    def _watch(part: dict[str, Any]) -> dict[str, Any]:
+        return {"pid": part["pid"], "marker": part["marker"]}
+
+    def _claim_port(self, port: int, variable: str, name: str) -> None:
+        if _port_busy(self.config.host, port):
+            raise PortInUse(
+                f"{name}: port {self.config.host}:{port} is already in use by another program; "
+                f"set {variable} to a free port."
+            )
+
+    def _up_emulator(self, record: dict[str, Any], started: list[str]) -> None:
+        cfg = self.config
+        if self._alive(record.get("emulator")):
+            return
+        self._claim_port(cfg.emulator_port, "SHIPYARD_EMULATOR_PORT", "AWS API emulator")
+        pythonpath = os.pathsep.join(filter(None, [str(LOCAL_DIR), os.environ.get("PYTHONPATH")]))
+        env = dict(os.environ, PYTHONPATH=pythonpath)
+        env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        argv = [sys.executable, "-m", EMULATOR_MARKER, "--host", cfg.host, "--port", str(cfg.emulator_port)]
+        pid = procs.spawn(argv, cfg.logs_dir / "emulator.log", env=env)
+        record["emulator"] = {"pid": pid, "marker": EMULATOR_MARKER, "address": cfg.emulator_url}
+        started.append("emulator")
+        self._save(record)
+
+    def _up_docker(self, record: dict[str, Any], started: list[str]) -> None:
+        cfg = self.config
+        docker = record.get("docker")
+        if docker and docker.get("mode") == "private" and self._alive(docker):
+            return
+        existing = docker_engine.find_existing(cfg)
+        if existing:
+            record["docker"] = {"mode": "external", "host": existing}
+        else:
+            pid = docker_engine.start_private(cfg)
+            record["docker"] = {
+                "mode": "private",
+                "pid": pid,
+                "marker": DOCKERD_MARKER,
+                "host": cfg.private_docker_host,
+            }
+            started.append("docker")
+        self._save(record)
+
+    def _up_registry(self, record: dict[str, Any], started: list[str]) -> str:
+        """Start the registry with the emulator's ECR credentials; returns the password it must accept."""
+        cfg = self.config
+        user, password = registry.ecr_credentials(cfg)
+        current = record.get("registry")
+        if self._alive(current):
+            if registry.accepts(cfg, user, password):
+                return password
+            procs.stop(current["pid"], REGISTRY_MARKER)  # the token changed: restart with the new htpasswd
+        self._claim_port(cfg.registry_port, "SHIPYARD_REGISTRY_PORT", "container registry")
+        system.ensure({"docker-registry": "docker-registry"}, "the local container registry")
+        registry.write_files(cfg, user, password)
+        pid = procs.spawn(registry.argv(cfg), cfg.logs_dir / "registry.log")
+        record["registry"] = {"pid": pid, "marker": REGISTRY_MARKER, "address": cfg.registry_address, "user": user}
+        started.append("registry")
+        self._save(record)
+        return password
+
+    def _write_env(self, record: dict[str, Any]) -> None:
+        cfg = self.config
+        values = {
+            **cfg.aws_env(),
+            "SHIPYARD_REGISTRY": cfg.registry_address,
+            "DOCKER_HOST": record["docker"]["host"],
+        }
+        lines = [
+            "# The local stack's environment, written by `make up`. In a shell: . .shipyard/env",
+            "# Dummy credentials aimed at the emulator on 127.0.0.1: nothing here reaches AWS.",
+            "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN",
+            *(f"export {key}={value}" for key, value in values.items()),
+        ]
+        cfg.env_file.write_text("\n".join(lines) + "\n")
+
+    # --- down -----------------------------------------------------------------------------
+    def down(self) -> list[str]:
+        """Stop, by PID, exactly what ``up`` started; returns the parts that were running."""
+        record = self.load()
+        stopped = self._stop(record, [name for name in PARTS if name in record])
+        self.config.run_file.unlink(missing_ok=True)
+        self.config.env_file.unlink(missing_ok=True)
+        return stopped
+
+    def _stop(self, record: dict[str, Any], names: list[str]) -> list[str]:
+        stopped = []
+        for name in reversed(PARTS):
+            part = record.get(name)
+            if name not in names or not part or "pid" not in part:
+                continue
+            if name == "docker":
+                was_running = self._alive(part)
+                docker_engine.stop_private(self.config, part["pid"])
+            else:
+                was_running = procs.stop(part["pid"], part["marker"])
+            if was_running:
+                stopped.append(name)
+            record.pop(name, None)
+        if record:
+            self._save(record)
+        return stopped
+
+    # --- status ---------------------------------------------------------------------------
+    def status(self) -> list[dict[str, Any]]:
+        """One row per part: name, state (running / stopped / external), pid, address, log."""
+        record = self.load()
+        rows = []
+        for name in PARTS:
+            part = record.get(name) or {}
+            if part.get("mode") == "external":
+                state = "external" if docker_engine.answers(part["host"], timeout=3) else "unreachable"
+            else:
+                state = "running" if self._alive(part) else "stopped"
+            address = part.get("host") or part.get("address") or "-"
+            log = self.config.logs_dir / ("dockerd.log" if name == "docker" else f"{name}.log")
+            rows.append({"part": name, "state": state, "pid": part.get("pid"), "address": address, "log": str(log)})
+        return rows
+
+    def is_up(self) -> bool:
+        return all(row["state"] in ("running", "external") for row in self.status())
