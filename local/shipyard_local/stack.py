@@ -173,20 +173,25 @@ class Stack:
         cfg.env_file.write_text("\n".join(lines) + "\n")
 
     # --- down -----------------------------------------------------------------------------
-    def down(self) -> list[str]:
-        """Stop, by PID, exactly what ``up`` started; returns the parts that were running."""
+    def down(self, parts: list[str] | None = None) -> list[str]:
+        """Stop, by PID, what ``up`` started (all of it, or only ``parts``); returns what was running."""
         record = self.load()
-        stopped = self._stop(record, [name for name in PARTS if name in record])
-        self.config.run_file.unlink(missing_ok=True)
-        self.config.env_file.unlink(missing_ok=True)
+        names = [name for name in PARTS if name in record and (parts is None or name in parts)]
+        stopped = self._stop(record, names)
+        if not record:
+            self.config.run_file.unlink(missing_ok=True)
+            self.config.env_file.unlink(missing_ok=True)
         return stopped
 
     def _stop(self, record: dict[str, Any], names: list[str]) -> list[str]:
         stopped = []
         for name in reversed(PARTS):
             part = record.get(name)
-            if name not in names or not part or "pid" not in part:
+            if name not in names or not part:
                 continue
+            record.pop(name)
+            if "pid" not in part:
+                continue  # an engine the user already had: not ours to stop
             if name == "docker":
                 was_running = self._alive(part)
                 docker_engine.stop_private(self.config, part["pid"])
@@ -194,9 +199,7 @@ class Stack:
                 was_running = procs.stop(part["pid"], part["marker"])
             if was_running:
                 stopped.append(name)
-            record.pop(name, None)
-        if record:
-            self._save(record)
+        self._save(record)
         return stopped
 
     # --- status ---------------------------------------------------------------------------

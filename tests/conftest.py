@@ -1,0 +1,115 @@
+"""Shared fixtures: the local stack (brought up once per run, or reused), AWS clients and playbook runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from shipyard_local.config import StackConfig
+from shipyard_local.stack import Stack
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+                   r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)", re.M)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[Stack]:
+    """The local stack: reused when it already runs, else brought up and, at the end, torn down."""
+    stack = Stack(StackConfig.from_env())
+    started = stack.up()
+    yield stack
+    if started:
+        stack.down(started)
+
+
+@pytest.fixture(scope="session")
+def stack_env(local_stack: Stack) -> dict[str, str]:
+    """Environment for programs aimed at the local stack (what `.shipyard/env` holds)."""
+    env = dict(os.environ)
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        env.pop(key, None)
+    env.update(local_stack.config.aws_env())
+    env["DOCKER_HOST"] = local_stack.load()["docker"]["host"]
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["SHIPYARD_EMULATOR_PORT"] = str(local_stack.config.emulator_port)
+    env["SHIPYARD_REGISTRY_PORT"] = str(local_stack.config.registry_port)
+    return env
+
+
+@pytest.fixture(scope="session")
+def aws(local_stack: Stack):
+    """``aws("ecr")`` -> a boto3 client talking to the emulator over HTTP."""
+    cfg = local_stack.config
+
+    def client(service: str):
+        return boto3.client(
+            service,
+            endpoint_url=cfg.emulator_url,
+            region_name=cfg.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    return client
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A stack name no other test (or demo run) uses."""
+    return f"pytest-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    output: str  # stdout and stderr together: what a user sees
+
+    def recap(self) -> dict[str, dict[str, int]]:
+        return {
+            m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"} for m in RECAP.finditer(self.output)
+        }
+
+
+@pytest.fixture(scope="session")
+def run_playbook(stack_env: dict[str, str]):
+    """``run_playbook("playbooks/smoke.yml", "-e", "x=y")`` -> PlaybookRun, run from the repository root."""
+
+    def run(playbook: str, *args: str) -> PlaybookRun:
+        result = subprocess.run(
+            [str(BIN / "ansible-playbook"), playbook, *args],
+            cwd=REPO,
+            env=stack_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        return PlaybookRun(result.returncode, result.stdout)
+
+    return run
+
+
+@pytest.fixture
+def free_port():
+    """``free_port()`` -> a TCP port on 127.0.0.1 that nothing listens on right now."""
+
+    def pick() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    return pick
