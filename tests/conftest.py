@@ -14,6 +14,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+
 from shipyard_local.config import StackConfig
 from shipyard_local.stack import Stack
 

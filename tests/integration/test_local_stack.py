@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+
 from shipyard_local import docker_engine, procs, registry
 from shipyard_local.config import StackConfig
 from shipyard_local.stack import PortInUse, Stack

@@ -1,7 +1,11 @@
-"""The smoke playbook against the emulator over HTTP: check -> apply -> re-apply -> verify, secrets kept out of output."""
+"""The smoke playbook against the emulator over HTTP.
+
+check -> apply -> re-apply -> verify with boto3, and the secret value kept out of the output.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 
@@ -20,7 +24,10 @@ def smoke(unique_name, aws, tmp_path, run_playbook):
         extra = tmp_path / "vars.json"
         extra.write_text(
             json.dumps(
-                {"shipyard_stack_name": unique_name, "shipyard_service_secrets": secrets or {"DATABASE_URL": secret_value}}
+                {
+                    "shipyard_stack_name": unique_name,
+                    "shipyard_service_secrets": secrets or {"DATABASE_URL": secret_value},
+                }
             )
         )
         return run_playbook(PLAYBOOK, "--limit", "web", "-e", f"@{extra}", *args)
@@ -29,14 +36,10 @@ def smoke(unique_name, aws, tmp_path, run_playbook):
     run.secret_value = secret_value
     yield run
     ecr, secrets = aws("ecr"), aws("secretsmanager")
-    try:
+    with contextlib.suppress(ecr.exceptions.RepositoryNotFoundException):
         ecr.delete_repository(repositoryName=run.name, force=True)
-    except ecr.exceptions.RepositoryNotFoundException:
-        pass
-    try:
+    with contextlib.suppress(secrets.exceptions.ResourceNotFoundException):
         secrets.delete_secret(SecretId=run.name, ForceDeleteWithoutRecovery=True)
-    except secrets.exceptions.ResourceNotFoundException:
-        pass
 
 
 def _repository(aws, name):

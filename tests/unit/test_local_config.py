@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shipyard_local.config import DEFAULT_EMULATOR_PORT, DEFAULT_REGISTRY_PORT, ConfigError, StackConfig
 
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from shipyard_local import procs
 
 # A parent that starts a grandchild: `stop` must take both down.
