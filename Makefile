@@ -25,7 +25,11 @@ venv: ## create or reuse .venv with the pinned packages
 
 demo: venv up ## local stack up + smoke playbook (leaves the stack running: `make down`)
 	@set -a; source $(ENV_FILE); set +a; ansible-playbook playbooks/smoke.yml
-	@echo; echo "The local stack keeps running. Use it from a shell: . .shipyard/env  -  stop it: make down"
+	@echo; echo "The local stack keeps running. Use it from a shell:"; \
+	echo "  . .venv/bin/activate && . .shipyard/env"; \
+	echo "  aws ecr describe-repositories; aws secretsmanager list-secrets"; \
+	echo "  aws ecr get-login-password | docker login --username AWS --password-stdin \$$SHIPYARD_REGISTRY"; \
+	echo "Stop it with: make down"
 
 test: venv ## all gates in order; stops at the first that fails
 	@$(MAKE) --no-print-directory lint

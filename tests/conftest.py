@@ -40,8 +40,7 @@ def stack_env(local_stack: Stack) -> dict[str, str]:
     env = dict(os.environ)
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         env.pop(key, None)
-    env.update(local_stack.config.aws_env())
-    env["DOCKER_HOST"] = local_stack.load()["docker"]["host"]
+    env.update(local_stack.environment())
     env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
     env["ANSIBLE_NOCOLOR"] = "1"
     env["ANSIBLE_FORCE_COLOR"] = "0"

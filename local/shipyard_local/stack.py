@@ -92,7 +92,7 @@ class Stack:
             # Leave nothing half-started behind: stop what this call started, keep the logs.
             self._stop(record, started)
             raise
-        self._write_env(record)
+        self._write_env()
         return started
 
     @staticmethod
@@ -157,20 +157,22 @@ class Stack:
         self._save(record)
         return password
 
-    def _write_env(self, record: dict[str, Any]) -> None:
-        cfg = self.config
-        values = {
-            **cfg.aws_env(),
-            "SHIPYARD_REGISTRY": cfg.registry_address,
-            "DOCKER_HOST": record["docker"]["host"],
+    def environment(self) -> dict[str, str]:
+        """What a client of the running stack needs: AWS endpoint and dummy credentials, registry, DOCKER_HOST."""
+        return {
+            **self.config.aws_env(),
+            "SHIPYARD_REGISTRY": self.config.registry_address,
+            "DOCKER_HOST": self.load()["docker"]["host"],
         }
+
+    def _write_env(self) -> None:
         lines = [
             "# The local stack's environment, written by `make up`. In a shell: . .shipyard/env",
             "# Dummy credentials aimed at the emulator on 127.0.0.1: nothing here reaches AWS.",
             "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN",
-            *(f"export {key}={value}" for key, value in values.items()),
+            *(f"export {key}={value}" for key, value in self.environment().items()),
         ]
-        cfg.env_file.write_text("\n".join(lines) + "\n")
+        self.config.env_file.write_text("\n".join(lines) + "\n")
 
     # --- down -----------------------------------------------------------------------------
     def down(self, parts: list[str] | None = None) -> list[str]:
