@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +71,29 @@ def test_a_part_that_fails_shows_its_log_and_up_undoes_what_it_started(isolated,
     assert _pids(isolated) == {}
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", isolated.config.emulator_port)) != 0  # the emulator it started is gone
+
+
+def _processes_mentioning(marker: str) -> list[int]:
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and procs.is_alive(int(entry.name), marker)
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a private dockerd needs root")
+def test_private_engine_starts_when_none_answers_and_down_leaves_no_process(isolated, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nobody-listens.sock")
+    monkeypatch.setattr(docker_engine, "SYSTEM_SOCKET", f"unix://{tmp_path}/no-system-engine.sock")
+    assert isolated.up() == ["emulator", "docker", "registry"]
+    docker = isolated.load()["docker"]
+    assert docker["mode"] == "private"
+    assert docker["host"] == isolated.config.private_docker_host
+    assert docker_engine.answers(docker["host"])
+    runtime = str(isolated.config.runtime_dir)
+    assert _processes_mentioning(runtime), "dockerd's containerd should run from the private exec root"
+
+    assert "docker" in isolated.down()
+    assert _processes_mentioning(runtime) == []  # dockerd, containerd and shims: all gone
+    assert not procs.is_alive(docker["pid"])
+    assert not Path(runtime).exists()
