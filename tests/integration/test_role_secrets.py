@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import uuid
 
 import pytest
@@ -155,3 +156,54 @@ def test_state_absent_with_a_recovery_window_then_at_once(secret, aws):
     again = secret(secrets_state="absent", secrets_recovery_window_days=0)
     assert again.returncode == 0, again.output
     assert again.recap()["web"]["changed"] == 0, again.output
+
+
+def test_without_value_creates_an_empty_secret_and_never_overwrites_what_is_put_later(secret, aws):
+    settings = {"secrets_without_value": True, "secrets_keys": ["STRIPE_KEY"], "secrets_tags": {"team": "payments"}}
+    check = secret("--check", **settings)
+    assert check.returncode == 0, check.output
+    assert check.recap()["web"]["changed"] == 1, check.output
+    client = aws("secretsmanager")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.describe_secret(SecretId=secret.name)
+
+    first = secret(**settings)
+    assert first.returncode == 0, first.output
+    assert first.recap()["web"]["changed"] == 1, first.output
+    described = client.describe_secret(SecretId=secret.name)
+    assert not any("AWSCURRENT" in stages for stages in described.get("VersionIdsToStages", {}).values())
+    arn = described["ARN"]
+    assert first.fact["value_from"] == {"STRIPE_KEY": f"{arn}:STRIPE_KEY::"}
+
+    # Another team fills it in out of band; the role's next runs leave that value alone.
+    filled = json.dumps({"STRIPE_KEY": _value()})
+    client.put_secret_value(SecretId=secret.name, SecretString=filled)
+    again = secret("-vvv", **settings)
+    assert again.returncode == 0, again.output
+    assert again.recap()["web"]["changed"] == 0, again.output
+    assert client.get_secret_value(SecretId=secret.name)["SecretString"] == filled
+    assert json.loads(filled)["STRIPE_KEY"] not in again.output
+
+    retagged = secret("--diff", **{**settings, "secrets_tags": {"team": "billing"}})
+    assert retagged.recap()["web"]["changed"] == 1, retagged.output
+    # --diff shows the metadata change (and no value: the module never reads one).
+    assert re.search(r"^-\s+team: payments$", retagged.output, re.M), retagged.output
+    assert re.search(r"^\+\s+team: billing$", retagged.output, re.M), retagged.output
+    assert client.get_secret_value(SecretId=secret.name)["SecretString"] == filled
+
+
+@pytest.mark.parametrize(
+    ("role_vars", "named"),
+    [
+        ({"secrets_without_value": True, "secrets_json": {"A": "x"}}, "secrets_without_value"),
+        ({"secrets_keys": ["A"], "secrets_json": {"A": "x"}}, "secrets_keys"),
+        ({"secrets_without_value": True, "secrets_keys": ["not valid"]}, "secrets_keys"),
+    ],
+)
+def test_without_value_bad_combinations_are_refused_by_name(secret, aws, role_vars, named):
+    run = secret(**role_vars)
+    assert run.returncode != 0
+    assert named in run.output
+    client = aws("secretsmanager")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.describe_secret(SecretId=secret.name)
