@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 
 import pytest
 
 pytestmark = pytest.mark.stack
 PLAYBOOK = "tests/integration/playbooks/cluster_role.yml"
-FIRST_AWS_TASK = "Look the cluster up"
+FIRST_AWS_TASK = "Ensure the ECS cluster"
 SPOT_STRATEGY = [
     {"capacity_provider": "FARGATE", "base": 1, "weight": 1},
     {"capacity_provider": "FARGATE_SPOT", "weight": 3},
@@ -161,10 +162,14 @@ def test_a_changed_strategy_is_applied_and_check_mode_only_reports_it(cluster, a
             "cluster_default_capacity_provider_strategy",
             id="empty-strategy",
         ),
-        pytest.param({"cluster_container_insights": "enabled"}, "cluster_container_insights", id="insights"),
         pytest.param({"cluster_container_insights": "sometimes"}, "cluster_container_insights", id="insights-choice"),
         pytest.param(
-            {"cluster_execute_command_logging": "override"}, "cluster_execute_command_logging", id="exec-logging"
+            {"cluster_execute_command_logging": "override"},
+            "cluster_execute_command_log_group_name",
+            id="exec-override-without-log-group",
+        ),
+        pytest.param(
+            {"cluster_execute_command_logging": "verbose"}, "cluster_execute_command_logging", id="exec-choice"
         ),
     ],
 )
@@ -177,9 +182,38 @@ def test_bad_input_stops_before_any_aws_call_naming_the_option(cluster, aws, rol
     assert _described(aws, role_vars.get("cluster_name", cluster.name)) is None
 
 
-def test_unsupported_settings_say_so(cluster):
-    run = cluster(cluster_container_insights="enabled")
-    assert "cluster_container_insights is not supported yet" in run.output, run.output
+def test_insights_exec_logging_and_tags_reach_ecs_and_converge(cluster, aws):
+    settings = {
+        "cluster_container_insights": "enhanced",
+        "cluster_execute_command_logging": "override",
+        "cluster_execute_command_log_group_name": f"/ecs/{cluster.name}/exec",
+        "cluster_tags": {"shipyard:stack": cluster.name, "team": "web"},
+    }
+    first = cluster(**settings)
+    assert first.returncode == 0, first.output
+    assert cluster(**settings).recap()["web"]["changed"] == 0
+
+    described = _described(aws, cluster.name)
+    assert described["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
+    assert described["configuration"]["executeCommandConfiguration"] == {
+        "logging": "OVERRIDE",
+        "logConfiguration": {"cloudWatchLogGroupName": f"/ecs/{cluster.name}/exec"},
+    }
+    assert {t["key"]: t["value"] for t in described["tags"]} == settings["cluster_tags"]
+
+    changed = cluster(
+        "--diff", **{**settings, "cluster_container_insights": "disabled", "cluster_tags": {"team": "api"}}
+    )
+    assert changed.recap()["web"]["changed"] == 1, changed.output
+    assert re.search(r"^-\s+container_insights: enhanced$", changed.output, re.M), changed.output
+    described = _described(aws, cluster.name)
+    assert described["settings"] == [{"name": "containerInsights", "value": "disabled"}]
+    assert {t["key"]: t["value"] for t in described["tags"]} == {"team": "api"}  # purged the rest
+
+
+def test_container_insights_is_off_by_default(cluster, aws):
+    assert cluster().returncode == 0
+    assert _described(aws, cluster.name)["settings"] == [{"name": "containerInsights", "value": "disabled"}]
 
 
 def test_state_absent_deletes_the_cluster(cluster, aws):
