@@ -113,7 +113,12 @@ def test_every_resource_has_its_settings(runs, stack, aws):
     listeners = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
     assert [listener["Port"] for listener in listeners] == [80]  # the local inventory is HTTP only
     rules = elb.describe_rules(ListenerArn=listeners[0]["ListenerArn"])["Rules"]
-    hosts = sorted(c["Values"][0] for r in rules for c in r["Conditions"] if c["Field"] == "host-header")
+    hosts = sorted(
+        (c.get("HostHeaderConfig") or c)["Values"][0]
+        for r in rules
+        for c in r["Conditions"]
+        if c["Field"] == "host-header"
+    )
     assert hosts == sorted(f"{h}.{name}.test" for h in SERVICES)
 
     for host in SERVICES:
