@@ -66,7 +66,9 @@ CASES = [
     ),
     pytest.param({"api": {"load_balancer_service_priority": 10}}, "load_balancer_service_priority", id="same-priority"),
     pytest.param({"all": {"shipyard_stack_name": "Shop!"}}, "shipyard_stack_name", id="stack-name"),
-    pytest.param({"web": {"shipyard_service_secrets": {"not valid": "x"}}}, "shipyard_service_secrets", id="secret-key-name"),
+    pytest.param(
+        {"web": {"shipyard_service_secrets": {"not valid": "x"}}}, "shipyard_service_secrets", id="secret-key-name"
+    ),
     pytest.param({"web": {"service_environment": {"DATABASE_URL": "x"}}}, "service_environment", id="secret-in-env"),
 ]
 
