@@ -6,9 +6,13 @@ The scenarios inherit .config/molecule/config.yml; this test gives them the stac
 from __future__ import annotations
 
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from conftest import BIN, REPO
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent  # the virtualenv running pytest
 
 SCENARIOS = sorted(REPO.glob("roles/*/molecule/*/molecule.yml"))
 

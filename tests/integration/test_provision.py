@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.stack
 SERVICES = ("web", "api")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.stack
 FIRST_AWS_PLAY = "PLAY [Shared stack"
