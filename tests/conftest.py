@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -101,6 +102,30 @@ def run_playbook(stack_env: dict[str, str]):
         return PlaybookRun(result.returncode, result.stdout)
 
     return run
+
+
+@pytest.fixture
+def role_runner(run_playbook, tmp_path):
+    """``role_runner(playbook, fixed_vars)`` -> ``run(*ansible_args, **role_vars)``: a test playbook for one role.
+
+    The role's options go in as extra vars (``-e @file``); the playbook writes the role's fact as JSON to
+    ``result_file``, returned as ``outcome.fact`` (None when the run did not get that far).
+    """
+
+    def make(playbook: str, fixed_vars: dict):
+        result_file = tmp_path / "role_fact.json"
+
+        def run(*args: str, **role_vars):
+            extra = tmp_path / "vars.json"
+            extra.write_text(json.dumps({**fixed_vars, "result_file": str(result_file), **role_vars}))
+            result_file.unlink(missing_ok=True)
+            outcome = run_playbook(playbook, "--limit", "web", "-e", f"@{extra}", *args)
+            outcome.fact = json.loads(result_file.read_text()) if result_file.exists() else None
+            return outcome
+
+        return run
+
+    return make
 
 
 @pytest.fixture

@@ -17,19 +17,10 @@ LOOKUP_TASK = "TASK [shipyard.fargate.registry : Look the repository up"
 
 
 @pytest.fixture
-def registry(unique_name, aws, tmp_path, run_playbook):
+def registry(unique_name, aws, role_runner):
     """``registry(*ansible_args, **role_vars)`` runs the role for a repository of its own; cleans up afterwards."""
     name = f"{unique_name}/web"
-    result_file = tmp_path / "registry_repository.json"
-
-    def run(*args: str, **role_vars):
-        extra = tmp_path / "vars.json"
-        extra.write_text(json.dumps({"registry_name": name, "result_file": str(result_file), **role_vars}))
-        result_file.unlink(missing_ok=True)
-        outcome = run_playbook(PLAYBOOK, "--limit", "web", "-e", f"@{extra}", *args)
-        outcome.fact = json.loads(result_file.read_text()) if result_file.exists() else None
-        return outcome
-
+    run = role_runner(PLAYBOOK, {"registry_name": name})
     run.name = name
     yield run
     ecr = aws("ecr")

@@ -23,19 +23,10 @@ def _value() -> str:
 
 
 @pytest.fixture
-def secret(unique_name, aws, tmp_path, run_playbook):
+def secret(unique_name, aws, role_runner):
     """``secret(*ansible_args, **role_vars)`` runs the role for a secret of its own; deletes it afterwards."""
     name = f"{unique_name}/web"
-    result_file = tmp_path / "secrets.json"
-
-    def run(*args: str, **role_vars):
-        extra = tmp_path / "vars.json"
-        extra.write_text(json.dumps({"secrets_name": name, "result_file": str(result_file), **role_vars}))
-        result_file.unlink(missing_ok=True)
-        outcome = run_playbook(PLAYBOOK, "--limit", "web", "-e", f"@{extra}", *args)
-        outcome.fact = json.loads(result_file.read_text()) if result_file.exists() else None
-        return outcome
-
+    run = role_runner(PLAYBOOK, {"secrets_name": name})
     run.name = name
     yield run
     client = aws("secretsmanager")
