@@ -1,0 +1,28 @@
+import { Controller, Get } from '@nestjs/common';
+import { publicConfig } from './config';
+
+@Controller()
+export class AppController {
+  private readonly startedAt = new Date().toISOString();
+
+  /** What the service is and which version answers. */
+  @Get()
+  root(): { service: string; version: string } {
+    return { service: 'shipyard-sample-api', version: publicConfig(process.env).version };
+  }
+
+  /**
+   * The load balancer's health check: 200 with the version. `checks.databaseUrl` says whether the secret
+   * reached the task ("set"/"missing") and never shows its value.
+   */
+  @Get('health')
+  health(): { status: string; version: string; startedAt: string; checks: { databaseUrl: string } } {
+    const config = publicConfig(process.env);
+    return {
+      status: 'ok',
+      version: config.version,
+      startedAt: this.startedAt,
+      checks: { databaseUrl: config.databaseUrl },
+    };
+  }
+}
