@@ -1,0 +1,484 @@
+#!/usr/bin/python
+
+# Copyright: Shipyard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: ecs_rollout
+short_description: Roll an ECS service out to a task definition and wait for the verdict, failing fast with the reason
+version_added: 0.1.0
+description:
+  - Points an ECS service at a task definition (C(UpdateService)), or watches a deployment someone else started,
+    and waits until the rollout succeeded or failed.
+  - B(Success) means the new deployment is C(PRIMARY) and C(COMPLETED), its running count equals the desired
+    count with nothing pending, and every target of the new tasks is C(healthy) in each target group the service
+    uses. Old targets that drain do not hold success back.
+  - B(Failure) is reported as soon as it shows, each with its own reason code and message. The deployment's
+    C(rolloutState) is C(FAILED) (V(deployment_failed)); ECS's circuit breaker rolled back
+    (V(circuit_breaker_rollback)); new tasks stopped (V(tasks_stopped), with each task's C(stoppedReason),
+    C(stopCode) and every container's exit code and reason; O(tolerated_stopped_tasks) sets how many may stop);
+    targets stayed unhealthy, with the load balancer's reason (V(targets_unhealthy)); a service event that means
+    trouble, such as being unable to place a task or to pull the image or its secrets (V(trouble_event)); another
+    deployment replaced ours (V(superseded)); the service was deleted (V(service_missing), V(service_inactive));
+    the O(timeout) (V(timeout)).
+  - A failure message carries the last lines of the failed container's log from CloudWatch Logs, found through
+    the task definition's C(awslogs) options.
+  - With O(rollback=true) (the default) a failed rollout points the service back at the task definition it ran
+    before and waits for that too, or, when ECS's circuit breaker is already rolling back, waits for ECS's
+    rollback. The task still fails (the rollout did not happen); the result reports both.
+  - "While waiting, the play's output shows one progress line per change, such as
+    C(web: 1/2 new tasks running, 0 failed, targets 1/2 healthy (34s)). It is printed by the action plugin on the
+    controller, line by line, so AWX and CI logs show it as it happens."
+  - Polling adapts, 1 s near the start and after each change, then slower (up to 15 s) while nothing moves, with
+    jittered exponential backoff when AWS throttles. Tasks and targets are described only when the service's
+    summary changed or targets are still coming up, and logs are read only for a failure.
+  - The decisions are pure functions (C(plugins/module_utils/rollout.py)) over the AWS responses.
+  - Check mode reports whether the service would be updated and never waits.
+  - Runs as an action plugin on the controller that calls this module once per AWS step, so credentials,
+    regions, endpoints and C(module_defaults) (group C(shipyard.fargate.aws)) work as for any AWS module.
+options:
+  cluster:
+    description: Name or ARN of the ECS cluster.
+    type: str
+    required: true
+  service:
+    description: Name or ARN of the ECS service.
+    type: str
+    required: true
+  task_definition:
+    description:
+      - The task definition to roll out, as an ARN or C(family:revision) (a bare family means its latest ACTIVE
+        revision).
+      - When the service's primary deployment already runs it, nothing is updated (C(changed=false)) and the wait
+        only confirms that deployment's state.
+      - Unset, the module watches the service's current primary deployment (or O(deployment_id)) without
+        updating anything.
+    type: str
+  deployment_id:
+    description: Watch this deployment (C(ecs-svc/...)) instead of starting one. Exclusive with O(task_definition).
+    type: str
+  desired_count:
+    description: Also set the service's desired count. Unset leaves it.
+    type: int
+  force_new_deployment:
+    description: Start a new deployment even when the task definition is unchanged (new tasks pull the image again).
+    type: bool
+    default: false
+  wait:
+    description: Wait for the verdict. V(false) only updates the service.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the rollout (and as much again for a rollback) before failing with V(timeout).
+    type: int
+    default: 600
+  tolerated_stopped_tasks:
+    description:
+      - How many new tasks may stop with a failure before the rollout fails. V(0) fails on the first one, which is
+        what catches a crash loop within seconds; ECS's own circuit breaker waits for 3 to 200 failures.
+    type: int
+    default: 0
+  unhealthy_grace:
+    description:
+      - Seconds a target of a running new task may stay C(unhealthy) before the rollout fails (at least the
+        service's C(healthCheckGracePeriodSeconds) when that is longer).
+    type: int
+    default: 60
+  rollback:
+    description:
+      - On failure, point the service back at the task definition it ran before (when ECS's circuit breaker is not
+        already doing so) and wait for that rollback. The task still fails, and reports the rollback.
+      - No rollback for V(superseded), V(service_missing) and V(service_inactive), nor when there is no previous
+        task definition.
+    type: bool
+    default: true
+  log_lines:
+    description: How many of the failed container's last log lines a failure message carries (V(0) reads none).
+    type: int
+    default: 20
+  step:
+    description:
+      - Internal, set by the action plugin that drives the wait. Do not set it in a task.
+    type: str
+    choices: [start, observe, logs, rollback]
+    default: start
+  detail:
+    description: Internal (the V(observe) step). Which detail calls to make.
+    type: list
+    elements: str
+    choices: [tasks, targets]
+    default: []
+  log_task_arn:
+    description: Internal (the V(logs) step). The task whose container log to read.
+    type: str
+  log_container:
+    description: Internal (the V(logs) step). The container whose log to read.
+    type: str
+  rollback_to:
+    description: Internal (the V(rollback) step). The task definition ARN to go back to.
+    type: str
+attributes:
+  action:
+    description: Runs as an action plugin on the controller, which calls the module for each AWS step.
+    support: full
+  async:
+    description: The wait is driven by the action plugin; async is not supported.
+    support: none
+  check_mode:
+    description: Reports whether the service would be updated; never waits.
+    support: full
+  diff_mode:
+    description: Shows the task definition and desired count before and after.
+    support: full
+  platform:
+    description: Talks to the AWS APIs from where the task runs.
+    support: full
+    platforms: all
+notes:
+  - The AWS calls it makes, counted in RV(api_calls); DescribeServices each poll; ListTasks (running and stopped)
+    and DescribeTasks when the summary changed; DescribeTargetHealth per target group while targets come up;
+    DescribeTaskDefinition and GetLogEvents for a failure.
+  - Tasks started by a service carry the deployment id in C(startedBy); that is how new tasks are told from old.
+seealso:
+  - module: shipyard.fargate.ecs_task_definition
+  - module: community.aws.ecs_service
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+author:
+  - Shipyard maintainers (@shipyard)
+"""
+
+EXAMPLES = r"""
+- name: Roll web out to the task definition just registered; roll back and fail with the reason if it goes wrong
+  shipyard.fargate.ecs_rollout:
+    cluster: shop
+    service: web
+    task_definition: "{{ task_definition.arn }}"
+  register: rollout
+
+- name: Show the timeline
+  ansible.builtin.debug:
+    msg: "{{ rollout.timeline | map(attribute='message') }}"
+
+- name: Watch a deployment that CI started, tolerating one crashed task, for at most 15 minutes
+  shipyard.fargate.ecs_rollout:
+    cluster: shop
+    service: web
+    tolerated_stopped_tasks: 1
+    timeout: 900
+    rollback: false
+"""
+
+RETURN = r"""
+verdict:
+  description: C(SUCCEEDED), C(FAILED), or C(SKIPPED) (check mode, or O(wait=false)).
+  returned: always
+  type: str
+  sample: SUCCEEDED
+reason_code:
+  description: Why the rollout failed (see the description); null on success.
+  returned: always
+  type: str
+  sample: tasks_stopped
+message:
+  description: The verdict in words, with stopped tasks, exit codes, target health reasons and log lines.
+  returned: always
+  type: str
+deployment_id:
+  description: The deployment that was watched.
+  returned: when known
+  type: str
+  sample: ecs-svc/1234567890123456789
+task_definition_arn:
+  description: The task definition rolled out.
+  returned: always
+  type: str
+previous_task_definition_arn:
+  description: What the service ran before (the rollback target).
+  returned: when known
+  type: str
+failed_task_ids:
+  description: Ids of the new tasks that stopped with a failure.
+  returned: always
+  type: list
+  elements: str
+summary:
+  description: The last observed state (desired, running, pending, failed tasks, healthy targets).
+  returned: when waited
+  type: dict
+timeline:
+  description: Timestamped transitions, progress lines and service events, oldest first.
+  returned: when waited
+  type: list
+  elements: dict
+  sample:
+    - {"elapsed": 0.0, "at": null, "kind": "start", "message": "watching deployment ecs-svc/12 (task definition web:7)"}
+elapsed:
+  description: Seconds spent waiting (rollout and rollback).
+  returned: always
+  type: float
+api_calls:
+  description: AWS API calls made, rollback included.
+  returned: always
+  type: int
+rollback:
+  description: The rollback after a failure (O(rollback=true) or ECS's circuit breaker), waited for like a rollout.
+  returned: when a rollback happened
+  type: dict
+  contains:
+    verdict:
+      description: Whether the rollback succeeded.
+      type: str
+    task_definition_arn:
+      description: The task definition rolled back to.
+      type: str
+    deployment_id:
+      description: The rollback deployment.
+      type: str
+    message:
+      description: The rollback's verdict in words.
+      type: str
+    elapsed:
+      description: Seconds the rollback took.
+      type: float
+"""
+
+try:
+    import botocore
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import log_target, task_definition_label
+
+THROTTLING = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
+MAX_DESCRIBE_TASKS = 100
+
+
+class Calls:
+    """Makes and counts a step's AWS calls (the result's ``api_calls``): ``call("describe_services", ...)``.
+
+    ``api`` picks the client (ecs, elbv2, logs). With ``retry``, calls retry with jittered backoff; without
+    (the observe step), throttling reaches the waiter, which backs off itself.
+    """
+
+    def __init__(self, module, retry):
+        self.module = module
+        self.retry = retry
+        self.clients = {}
+        self.count = 0
+
+    def __call__(self, operation, api="ecs", **kwargs):
+        if api not in self.clients:
+            decorator = AWSRetry.jittered_backoff() if self.retry else None
+            self.clients[api] = self.module.client(api, retry_decorator=decorator)
+        if self.retry:
+            kwargs["aws_retry"] = True
+        self.count += 1
+        return getattr(self.clients[api], operation)(**kwargs)
+
+
+def validate(params):
+    """Bad input, before any AWS call; each message names its option."""
+    errors = []
+    if params["task_definition"] and params["deployment_id"]:
+        errors.append("task_definition and deployment_id are exclusive: give the one to roll out or the one to watch")
+    if params["deployment_id"] and not params["deployment_id"].startswith("ecs-svc/"):
+        errors.append(f"deployment_id must look like ecs-svc/NNN, got {params['deployment_id']!r}")
+    for name in ("timeout", "tolerated_stopped_tasks", "unhealthy_grace", "log_lines"):
+        if params[name] is not None and params[name] < 0:
+            errors.append(f"{name} must be 0 or more, got {params[name]}")
+    if params["timeout"] == 0 and params["wait"]:
+        errors.append("timeout must be above 0 when wait is true")
+    if params["desired_count"] is not None and params["desired_count"] < 0:
+        errors.append(f"desired_count must be 0 or more, got {params['desired_count']}")
+    return errors
+
+
+def plan_update(service, target_arn, desired_count, force):
+    """What UpdateService must change (``{}``: nothing). Pure: the service as DescribeServices returns it."""
+    changes = {}
+    primary = next((d for d in service.get("deployments") or [] if d.get("status") == "PRIMARY"), {})
+    current = primary.get("taskDefinition") or service.get("taskDefinition")
+    if target_arn and (current != target_arn or force):
+        changes["taskDefinition"] = target_arn
+    if force and target_arn:
+        changes["forceNewDeployment"] = True
+    if desired_count is not None and desired_count != service.get("desiredCount"):
+        changes["desiredCount"] = desired_count
+    return changes
+
+
+def _describe_service(module, call, cluster, name):
+    response = call("describe_services", cluster=cluster, services=[name])
+    services = response.get("services") or []
+    return (services[0] if services else None), response.get("failures") or []
+
+
+def _resolve_task_definition(module, call, task_definition):
+    try:
+        response = call("describe_task_definition", taskDefinition=task_definition)
+    except is_boto3_error_code("ClientException"):
+        module.fail_json(msg=f"task_definition {task_definition!r} does not exist (DescribeTaskDefinition)")
+    return response["taskDefinition"]["taskDefinitionArn"]
+
+
+def step_start(module, call):
+    params = module.params
+    cluster, name = params["cluster"], params["service"]
+    service, failures = _describe_service(module, call, cluster, name)
+    if service is None or service.get("status") != "ACTIVE":
+        status = service.get("status") if service else (failures[0].get("reason") if failures else "MISSING")
+        msg = f"service {name!r} in cluster {cluster!r} is {status}: nothing to roll out"
+        module.fail_json(msg=msg, api_calls=call.count)
+    target = params["task_definition"] and _resolve_task_definition(module, call, params["task_definition"])
+    previous = service.get("taskDefinition")
+    changes = plan_update(service, target, params["desired_count"], params["force_new_deployment"])
+    diff = {
+        "before": {"task_definition": task_definition_label(previous), "desired_count": service.get("desiredCount")},
+        "after": {
+            "task_definition": task_definition_label(changes.get("taskDefinition", previous)),
+            "desired_count": changes.get("desiredCount", service.get("desiredCount")),
+        },
+    }
+    if changes and not module.check_mode:
+        service = call("update_service", cluster=cluster, service=name, **changes)["service"]
+    module.exit_json(
+        changed=bool(changes),
+        service=service,
+        task_definition_arn=target or None,
+        previous_task_definition_arn=previous if changes.get("taskDefinition") else None,
+        diff=diff,
+        api_calls=call.count,
+    )
+
+
+def _list_service_tasks(call, cluster, name):
+    arns = []
+    for desired in ("RUNNING", "STOPPED"):
+        token = None
+        while True:
+            kwargs = {"cluster": cluster, "serviceName": name, "desiredStatus": desired}
+            if token:
+                kwargs["nextToken"] = token
+            page = call("list_tasks", **kwargs)
+            arns.extend(page.get("taskArns") or [])
+            token = page.get("nextToken")
+            if not token:
+                break
+    return arns
+
+
+def step_observe(module, call):
+    params = module.params
+    cluster, name = params["cluster"], params["service"]
+    result = {"service": None, "failures": [], "tasks": None, "target_health": None, "throttled": False}
+    try:
+        service, failures = _describe_service(module, call, cluster, name)
+        result.update(service=service, failures=failures)
+        if service is not None and "tasks" in params["detail"]:
+            arns = _list_service_tasks(call, cluster, name)
+            tasks = []
+            for start in range(0, min(len(arns), MAX_DESCRIBE_TASKS * 3), MAX_DESCRIBE_TASKS):
+                chunk = arns[start : start + MAX_DESCRIBE_TASKS]
+                tasks.extend(call("describe_tasks", cluster=cluster, tasks=chunk).get("tasks") or [])
+            result["tasks"] = tasks
+        if service is not None and "targets" in params["detail"]:
+            health = {}
+            for balancer in service.get("loadBalancers") or []:
+                arn = balancer.get("targetGroupArn")
+                if arn and arn not in health:
+                    response = call("describe_target_health", api="elbv2", TargetGroupArn=arn)
+                    health[arn] = response.get("TargetHealthDescriptions") or []
+            result["target_health"] = health
+    except is_boto3_error_code(THROTTLING):
+        result["throttled"] = True
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Describing service {name!r}", api_calls=call.count)
+    module.exit_json(changed=False, api_calls=call.count, **result)
+
+
+def step_logs(module, call):
+    params = module.params
+    task_arn, container = params["log_task_arn"], params["log_container"]
+    if not task_arn or not container or params["log_lines"] == 0:
+        module.exit_json(changed=False, events=[], api_calls=0)
+    tasks = call("describe_tasks", cluster=params["cluster"], tasks=[task_arn]).get("tasks") or []
+    if not tasks:
+        module.exit_json(changed=False, events=[], note=f"task {task_arn} is no longer known", api_calls=call.count)
+    definition = call("describe_task_definition", taskDefinition=tasks[0]["taskDefinitionArn"])
+    where = log_target(definition, container, task_arn)
+    if where is None:
+        module.exit_json(
+            changed=False,
+            events=[],
+            note=f"container {container} does not log to CloudWatch Logs with a stream prefix",
+            api_calls=call.count,
+        )
+    group, stream = where
+    try:
+        response = call(
+            "get_log_events", api="logs", logGroupName=group, logStreamName=stream, limit=params["log_lines"],
+            startFromHead=False,
+        )  # fmt: skip
+        events, note = response.get("events") or [], None
+    except is_boto3_error_code("ResourceNotFoundException"):
+        events, note = [], f"log stream {group}/{stream} does not exist (the container may not have started)"
+    module.exit_json(changed=False, events=events, log_group=group, log_stream=stream, note=note, api_calls=call.count)
+
+
+def step_rollback(module, call):
+    params = module.params
+    target = params["rollback_to"]
+    if not target:
+        module.fail_json(msg="rollback_to is required for the rollback step")
+    if module.check_mode:
+        module.exit_json(changed=True, service=None, api_calls=0)
+    service = call("update_service", cluster=params["cluster"], service=params["service"], taskDefinition=target)
+    module.exit_json(changed=True, service=service["service"], api_calls=call.count)
+
+
+STEPS = {"start": step_start, "observe": step_observe, "logs": step_logs, "rollback": step_rollback}
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            cluster=dict(type="str", required=True),
+            service=dict(type="str", required=True),
+            task_definition=dict(type="str"),
+            deployment_id=dict(type="str"),
+            desired_count=dict(type="int"),
+            force_new_deployment=dict(type="bool", default=False),
+            wait=dict(type="bool", default=True),
+            timeout=dict(type="int", default=600),
+            tolerated_stopped_tasks=dict(type="int", default=0),
+            unhealthy_grace=dict(type="int", default=60),
+            rollback=dict(type="bool", default=True),
+            log_lines=dict(type="int", default=20),
+            step=dict(type="str", choices=list(STEPS), default="start"),
+            detail=dict(type="list", elements="str", choices=["tasks", "targets"], default=[]),
+            log_task_arn=dict(type="str"),
+            log_container=dict(type="str"),
+            rollback_to=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    errors = validate(module.params)
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    # The observe step sees throttling itself (the waiter backs off with jitter); the others retry.
+    call = Calls(module, retry=module.params["step"] != "observe")
+    try:
+        STEPS[module.params["step"]](module, call)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        module.fail_json_aws(e, msg=f"ecs_rollout step {module.params['step']} on service {module.params['service']!r}")
+
+
+if __name__ == "__main__":
+    main()

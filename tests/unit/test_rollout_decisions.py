@@ -1,0 +1,599 @@
+"""module_utils/rollout.py: the verdicts of ecs_rollout on recorded ECS and ELBv2 answers, poll by poll.
+
+Each story in fixtures/rollout/ is a sequence of polls, each holding the DescribeServices, DescribeTasks and
+DescribeTargetHealth (per target group) responses as boto3 returns them (timestamps become timezone-aware
+datetimes on load, as botocore parses them). ``replay`` feeds them through the real waiting loop with a
+clock that only sleeping moves, so the loop (detail calls, delays, timeline) is tested with the verdicts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from ansible_collections.shipyard.fargate.plugins.module_utils import rollout
+from dateutil.tz import tzlocal
+
+FIXTURES = Path(__file__).parent / "fixtures" / "rollout"
+TIMESTAMPS = {
+    "createdAt",
+    "updatedAt",
+    "startedAt",
+    "stoppedAt",
+    "stoppingAt",
+    "executionStoppedAt",
+    "pullStartedAt",
+    "pullStoppedAt",
+    "connectivityAt",
+}
+TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/6d0ecf831eec9f09"
+TG_ADMIN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-admin/9c1b2a7d3e4f5a6b"
+DEP_NEW = "ecs-svc/1571272475813219068"
+DEP_OLD = "ecs-svc/4408993298399279146"
+TASK_A = "38676af394b24924f8b461b817ba618a"
+
+
+def as_boto3(value):
+    """JSON -> what boto3 returns: ISO timestamps become aware datetimes (in the local zone, like botocore)."""
+    if isinstance(value, dict):
+        return {
+            key: datetime.fromisoformat(item).astimezone(tzlocal())
+            if key in TIMESTAMPS and isinstance(item, str)
+            else as_boto3(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [as_boto3(item) for item in value]
+    return value
+
+
+def load(name):
+    story = json.loads((FIXTURES / f"{name}.json").read_text())
+    observations = []
+    for poll in story["polls"]:
+        if poll.get("throttled"):
+            observation = rollout.Observation(throttled=True)
+        else:
+            observation = rollout.observation_from_responses(
+                as_boto3(poll["describe_services"]),
+                as_boto3(poll["describe_tasks"]) if poll["describe_tasks"] is not None else None,
+                as_boto3(poll["describe_target_health"]) if poll["describe_target_health"] is not None else None,
+            )
+        observations.extend([observation] * poll.get("repeat", 1))
+    return story, observations
+
+
+def run(name, rng=None, **options):
+    """Replay a story from the service as the first poll shows it; returns (outcome, progress lines)."""
+    story, observations = load(name)
+    settings = rollout.Options(**{**story["options"], **options})
+    state = rollout.start_state(observations[0].service, deployment_id=story["deployment_id"])
+    lines = []
+    outcome = rollout.replay(observations, state, settings, rng=rng, report=lines.append)
+    return outcome, lines
+
+
+def timeline_kinds(outcome, kind):
+    return [entry["message"] for entry in outcome.state.timeline if entry["kind"] == kind]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The stories
+
+
+def test_healthy_rollout_succeeds_once_completed_and_every_new_target_is_healthy():
+    outcome, lines = run("healthy")
+    verdict = outcome.verdict
+    assert verdict.kind == rollout.SUCCEEDED
+    assert verdict.reason_code is None
+    assert verdict.deployment_id == DEP_NEW
+    assert "web: deployment ecs-svc/1571272475813219068 (task definition web:7) completed" in verdict.message
+    assert "targets 2/2 healthy" in verdict.message
+    # One progress line per change, not per poll; the last poll is the first that can succeed.
+    assert lines == [
+        "web: 0/2 new tasks running, 0 failed, targets 0/2 healthy (0s)",
+        "web: 0/2 new tasks running, 0 failed, targets 0/2 healthy (1s)",
+        "web: 2/2 new tasks running, 0 failed, targets 0/2 healthy (2s)",
+        "web: 2/2 new tasks running, 0 failed, targets 1/2 healthy (3s)",
+        "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy (4s)",
+        "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy (5s)",
+    ]
+    assert outcome.state.polls == 6
+    # The old placement failure and the old failed deployment in the history are not ours.
+    events = timeline_kinds(outcome, "event")
+    assert not any("unable to place" in message for message in events)
+    assert "(service web) (deployment ecs-svc/1571272475813219068) deployment completed." in events
+    assert timeline_kinds(outcome, "verdict") == [verdict.message]
+
+
+def test_slow_start_waits_through_pending_tasks_and_health_checks_failing_within_the_grace_period():
+    outcome, lines = run("slow_start")
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    # Targets were unhealthy (502) for a while before turning healthy: within the grace, no failure.
+    _story, observations = load("slow_start")
+    unhealthy = [o for o in observations if any(d["TargetHealth"]["State"] == "unhealthy" for d in o.target_health[TG])]
+    assert len(unhealthy) == 7
+    # 9 polls of PENDING tasks, then 7 of unhealthy targets: one progress line each, not one per poll.
+    assert [line.rsplit(" (", 1)[0] for line in lines] == [
+        "web: 0/2 new tasks running, 0 failed, targets 0/2 healthy",
+        "web: 2/2 new tasks running, 0 failed, targets 0/2 healthy",
+        "web: 2/2 new tasks running, 0 failed, targets 1/2 healthy",
+        "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy",
+        "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy",
+    ]
+    assert outcome.state.polls == 19
+    assert outcome.elapsed > 30  # the delay grew while nothing moved
+
+
+def test_a_target_unhealthy_longer_than_the_grace_fails_with_the_load_balancers_reason():
+    outcome, _lines = run("slow_start", unhealthy_grace=5)
+    # The service's own healthCheckGracePeriodSeconds (90 s) is longer: still a success at 5 s.
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    _story, observations = load("slow_start")
+    observations = [replace(o, service={**o.service, "healthCheckGracePeriodSeconds": 0}) for o in observations]
+    state = rollout.start_state(observations[0].service, deployment_id=DEP_NEW)
+    outcome = rollout.replay(observations, state, rollout.Options(unhealthy_grace=5))
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "targets_unhealthy")
+    assert "unhealthy in target group web" in verdict.message
+    assert "Target.ResponseCodeMismatch: Health checks failed with these codes: [502]" in verdict.message
+    assert verdict.task_ids == (TASK_A,)
+    assert verdict.log_task_arn.endswith(TASK_A)
+
+
+def test_crash_loop_fails_on_the_first_stopped_task_with_exit_code_and_stop_code():
+    outcome, lines = run("crash_loop")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "tasks_stopped")
+    assert verdict.message.startswith(
+        "web: deployment ecs-svc/1571272475813219068 failed: 1 new task stopped (tolerated: 0): "
+        f"task {TASK_A} stopped (EssentialContainerExited): Essential container in task exited; "
+        "container web exit code 1"
+    )
+    assert verdict.task_ids == (TASK_A,)
+    assert verdict.log_task_arn == f"arn:aws:ecs:us-east-1:123456789012:task/shipyard/{TASK_A}"
+    assert verdict.log_container == "web"
+    assert lines[-1] == "web: 1/2 new tasks running, 1 failed, targets 0/2 healthy (2s)"
+
+
+def test_crash_loop_within_the_tolerance_fails_on_the_next_stopped_task():
+    outcome, _lines = run("crash_loop", tolerated_stopped_tasks=1)
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "tasks_stopped")
+    assert "2 new tasks stopped (tolerated: 1)" in verdict.message
+    assert "container web exit code 137 (OutOfMemoryError: Container killed due to memory usage)" in verdict.message
+    assert verdict.log_task_arn.endswith(verdict.task_ids[-1])
+    assert outcome.state.polls == 4
+
+
+def test_crash_loop_tolerated_until_ecs_says_it_cannot_start_tasks():
+    outcome, _lines = run("crash_loop", tolerated_stopped_tasks=5)
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "trouble_event")
+    assert "is unable to consistently start tasks successfully" in verdict.message
+    assert "exit code 137" in verdict.message  # the stopped tasks explain it
+
+
+def test_image_pull_failure_names_the_missing_image():
+    outcome, _lines = run("image_pull_failure")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "tasks_stopped")
+    assert "(TaskFailedToStart): CannotPullContainerError: pull image manifest has been retried" in verdict.message
+    assert "web:4f1c2e9: not found" in verdict.message
+    assert "exit code" not in verdict.message  # the container never ran
+
+
+def test_secret_fetch_failure_is_reported_by_the_service_event_before_the_tolerance_runs_out():
+    outcome, _lines = run("secret_fetch_failure")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "trouble_event")
+    assert "ECS reported unable to place a task: (service web) was unable to place a task." in verdict.message
+    assert "unable to pull secrets or registry auth" in verdict.message
+    assert "secretsmanager:GetSecretValue" in verdict.message
+    # The stopped task is named, its stoppedReason (already quoted by the event) is not repeated.
+    assert verdict.message.endswith(f"; task {TASK_A} stopped (TaskFailedToStart)")
+    assert verdict.log_container == "web"
+
+
+def test_failing_health_check_reports_the_target_health_reason_and_the_elb_stop():
+    outcome, _lines = run("failing_health_check")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "targets_unhealthy")
+    assert "failing the load balancer health checks" in verdict.message
+    assert (
+        f"task {TASK_A} stopped (ServiceSchedulerInitiated): Task failed ELB health checks in (target-group {TG})"
+        in (verdict.message)
+    )
+    assert "last target health in web: Target.ResponseCodeMismatch: Health checks failed with these codes: [502]" in (
+        verdict.message
+    )
+    assert verdict.log_task_arn.endswith(TASK_A)
+
+
+def test_circuit_breaker_rollback_names_the_deployment_ecs_returns_to():
+    outcome, _lines = run("circuit_breaker_rollback")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "circuit_breaker_rollback")
+    assert verdict.rollback_deployment_id == DEP_OLD
+    assert verdict.message.startswith(
+        "web: deployment ecs-svc/1571272475813219068 failed (ECS deployment circuit breaker: tasks failed to start.) "
+        "and ECS is rolling back to deployment ecs-svc/4408993298399279146 (task definition web:6)"
+    )
+    # The three crashed tasks explain why; the scale-in of the fourth is not a failure.
+    assert verdict.message.count("(EssentialContainerExited)") == 3
+    assert "Scaling activity" not in verdict.message
+    assert rollout.result(outcome)["previous_task_definition_arn"].endswith("task-definition/web:6")
+
+
+def test_circuit_breaker_rollback_announced_by_the_event_before_the_deployments_flip():
+    _story, observations = load("circuit_breaker_rollback")
+    last = observations[-1]
+    # ECS has written "rolling back" but DescribeServices still shows ours PRIMARY and in progress.
+    ours = {**rollout.find_deployment(last.service, DEP_NEW), "status": "PRIMARY", "rolloutState": "IN_PROGRESS"}
+    service = {**last.service, "deployments": [ours]}
+    state = rollout.start_state(observations[0].service, deployment_id=DEP_NEW)
+    verdict = rollout.evaluate(replace(last, service=service), state, rollout.Options(tolerated_stopped_tasks=3))
+    assert (verdict.reason_code, verdict.rollback_deployment_id) == ("circuit_breaker_rollback", DEP_OLD)
+    assert "(task definition web:6)" in verdict.message
+
+
+def test_circuit_breaker_without_rollback_is_a_failed_deployment():
+    outcome, _lines = run("circuit_breaker_failed")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "deployment_failed")
+    assert verdict.message.startswith(
+        "web: deployment ecs-svc/1571272475813219068 failed: ECS deployment circuit breaker: tasks failed to start."
+    )
+    assert verdict.rollback_deployment_id is None
+
+
+def test_superseded_by_someone_elses_deployment():
+    outcome, _lines = run("superseded")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "superseded")
+    assert verdict.message == (
+        "web: deployment ecs-svc/1571272475813219068 was superseded by deployment ecs-svc/6564300971027597161 "
+        "(task definition web:8) before it completed"
+    )
+
+
+def test_throttled_polls_are_waited_out_not_taken_for_a_missing_service():
+    outcome, _lines = run("throttling")
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    assert len(timeline_kinds(outcome, "throttled")) == 3
+    # Throttled polls are API calls too: 6 DescribeServices, 3 detail rounds (ListTasks+DescribeTasks+1 target group)
+    # on the polls where something changed (the first one, then 2/2 running, then completed).
+    assert outcome.state.api_calls == 6 + 3 * 3
+    assert outcome.state.throttles == 0
+
+
+def test_service_deleted_mid_wait():
+    outcome, _lines = run("service_missing")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "service_missing")
+    assert verdict.message == (
+        "web: the service no longer exists "
+        "(DescribeServices: MISSING arn:aws:ecs:us-east-1:123456789012:service/shipyard/web)"
+    )
+
+
+def test_service_being_deleted_mid_wait():
+    outcome, _lines = run("service_draining")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "service_inactive")
+    assert "web: the service is DRAINING" in verdict.message
+    # Tasks stopped by the user are not counted as failures of the new image.
+    assert outcome.state.stopped == ()
+
+
+def test_desired_count_zero_succeeds_at_once_without_detail_calls():
+    outcome, lines = run("desired_zero")
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    assert outcome.state.polls == 1
+    assert outcome.state.api_calls == 1  # DescribeServices only: no task, no target to look at
+    assert lines == ["web: 0/0 new tasks running, 0 failed, targets 0/0 healthy (0s)"]
+
+
+def test_old_targets_draining_do_not_block_success():
+    outcome, _lines = run("draining")
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    assert "targets 2/2 healthy" in outcome.verdict.message
+    _story, observations = load("draining")
+    states = [d["TargetHealth"]["State"] for d in observations[-1].target_health[TG]]
+    assert states.count("draining") == 2
+
+
+def test_two_target_groups_need_every_new_target_healthy_in_both():
+    outcome, lines = run("two_target_groups")
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    assert outcome.state.polls == 3  # COMPLETED on the 2nd poll, but the admin target group was still checking
+    assert lines[-2].startswith("web: 2/2 new tasks running, 0 failed, targets 3/4 healthy")
+    assert lines[-1].startswith("web: 2/2 new tasks running, 0 failed, targets 4/4 healthy")
+
+
+def test_two_target_groups_failing_in_the_second_names_it():
+    outcome, _lines = run("two_target_groups_unhealthy")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "targets_unhealthy")
+    assert f"Task failed ELB health checks in (target-group {TG_ADMIN})" in verdict.message
+    assert "last target health in web-admin: Target.Timeout: Request timed out" in verdict.message
+
+
+def test_service_without_load_balancer_has_no_target_checks():
+    outcome, lines = run("no_load_balancer")
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    assert lines[-1] == "worker: 2/2 new tasks running, 0 failed (2s)"
+    assert "targets" not in outcome.verdict.message
+    # No DescribeTargetHealth: 3 DescribeServices, 3 detail rounds of ListTasks + DescribeTasks.
+    assert outcome.state.api_calls == 3 + 3 * 2
+
+
+def test_timeout_reports_where_it_stuck():
+    outcome, _lines = run("timeout")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "timeout")
+    assert verdict.message == (
+        "web: timed out after 60s waiting for deployment ecs-svc/1571272475813219068: "
+        "1/2 new tasks running, 0 failed, targets 1/2 healthy"
+    )
+    assert outcome.elapsed == pytest.approx(60)
+    # Fast for the first 10 s, then slower while nothing moves: far fewer polls than seconds.
+    assert outcome.state.polls < 25
+    # Detail calls only when something changed: one round (ListTasks, DescribeTasks, DescribeTargetHealth)
+    # on the first poll, then DescribeServices alone while nothing moves.
+    assert outcome.state.api_calls == outcome.state.polls + 3
+
+
+def test_unable_to_place_a_task_fails_fast():
+    outcome, _lines = run("unable_to_place")
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "trouble_event")
+    assert "was unable to place a task because no container instance met all of its requirements" in verdict.message
+
+
+def test_watching_a_deployment_someone_else_started_finds_it_by_task_definition():
+    _story, observations = load("healthy")
+    state = rollout.start_state(
+        observations[0].service, task_definition_arn="arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"
+    )
+    assert state.deployment_id == DEP_NEW
+    assert state.previous_task_definition_arn.endswith("task-definition/web:6")
+    assert rollout.replay(observations, state).verdict.kind == rollout.SUCCEEDED
+
+
+def test_a_task_definition_without_deployment_is_not_waited_for():
+    _story, observations = load("healthy")
+    state = rollout.start_state(observations[0].service, task_definition_arn="web:99")
+    verdict = rollout.evaluate(observations[0], state)
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "deployment_not_found")
+    assert "web:99" in verdict.message
+
+
+def test_result_is_snake_case_with_timeline_elapsed_and_api_calls():
+    outcome, _lines = run("healthy")
+    result = rollout.result(outcome)
+    assert result["verdict"] == "SUCCEEDED"
+    assert result["deployment_id"] == DEP_NEW
+    assert result["api_calls"] == outcome.state.api_calls > 0
+    assert result["summary"]["running_count"] == 2
+    assert result["timeline"][0] == {
+        "elapsed": 0.0,
+        "at": None,
+        "kind": "start",
+        "message": "watching deployment ecs-svc/1571272475813219068 (task definition web:7)",
+    }
+    event = next(entry for entry in result["timeline"] if entry["kind"] == "event")
+    assert event["at"].startswith("2026-11-26T") or event["at"].startswith("2026-11-25T")
+    json.dumps(result)  # plain data, as a module returns it
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pieces
+
+
+@pytest.mark.parametrize(
+    ("message", "label"),
+    [
+        (
+            "(service web) was unable to place a task because no container instance met all of its requirements.",
+            "unable to place a task",
+        ),
+        ("(service web) is unable to consistently start tasks successfully.", "unable to consistently start tasks"),
+        ("(service web) (deployment ecs-svc/1) deployment failed: tasks failed to start.", "deployment failed"),
+        ("(service web) rolling back to deployment ecs-svc/456.", "rolling back"),
+        (
+            "(service web) failed to launch a task with (error CannotPullContainerError: ...).",
+            "CannotPullContainerError",
+        ),
+        ("(service web) was unable to assume the role arn:aws:iam::1:role/x.", "unable to"),
+    ],
+)
+def test_trouble_events_recognise_ecs_wording(message, label):
+    assert [found for _event, found in rollout.trouble_events([{"message": message}])] == [label]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "(service web) has reached a steady state.",
+        "(service web) has started 2 tasks: (task 1a2b) (task 3c4d).",
+        "(service web) (deployment ecs-svc/123) deployment completed.",
+        "(service web) registered 2 targets in (target-group arn:aws:elasticloadbalancing:x)",
+        "(service web, taskSet ecs-svc/1) has begun draining connections on 2 tasks.",
+        "(service web) has stopped 1 running tasks: (task 1a2b).",
+    ],
+)
+def test_trouble_events_ignore_normal_progress(message):
+    assert rollout.trouble_events([{"message": message}]) == []
+
+
+def test_trouble_events_ignore_history_and_other_deployments():
+    since = datetime(2026, 11, 26, 12, 0, tzinfo=tzlocal())
+    events = [  # newest first
+        {"createdAt": since + timedelta(seconds=9), "message": "(service web) was unable to place a task. Reason: x."},
+        {
+            "createdAt": since + timedelta(seconds=5),
+            "message": "(service web) (deployment ecs-svc/9) deployment failed.",
+        },
+        {"createdAt": since - timedelta(seconds=1), "message": "(service web) was unable to place a task. Reason: y."},
+    ]
+    found = rollout.trouble_events(events, since, deployment_id="ecs-svc/1")
+    assert [event["message"] for event, _label in found] == [events[0]["message"]]
+
+
+def test_stopped_tasks_that_are_not_failures():
+    base = {"taskArn": "arn:aws:ecs:us-east-1:1:task/c/abc", "desiredStatus": "STOPPED", "lastStatus": "STOPPED"}
+    assert rollout.stopped_task({**base, "stopCode": "UserInitiated", "stoppedReason": "Task stopped by user"}) is None
+    scale_in = {**base, "stopCode": "ServiceSchedulerInitiated", "stoppedReason": "Scaling activity initiated by (x)"}
+    assert rollout.stopped_task(scale_in) is None
+    assert rollout.stopped_task({**base, "stopCode": "SpotInterruption", "stoppedReason": "Spot"}) is None
+    health = {**base, "stopCode": "ServiceSchedulerInitiated", "stoppedReason": "Task failed container health checks"}
+    assert rollout.stopped_task(health).elb is False
+    running = {**base, "desiredStatus": "RUNNING", "lastStatus": "RUNNING", "stopCode": "EssentialContainerExited"}
+    assert rollout.stopped_task(running) is None
+
+
+def test_find_deployment_by_id_or_newest_of_the_task_definition():
+    service = {
+        "deployments": [
+            {"id": "ecs-svc/2", "taskDefinition": "arn:aws:ecs:r:1:task-definition/web:7", "createdAt": "2026-01-02"},
+            {"id": "ecs-svc/1", "taskDefinition": "arn:aws:ecs:r:1:task-definition/web:7", "createdAt": "2026-01-01"},
+        ]
+    }
+    assert rollout.find_deployment(service, "ecs-svc/1")["id"] == "ecs-svc/1"
+    assert rollout.find_deployment(service, task_definition_arn="web:7")["id"] == "ecs-svc/2"
+    assert rollout.find_deployment(service, "ecs-svc/3") is None
+    assert rollout.find_deployment(None, "ecs-svc/1") is None
+
+
+def test_log_target_follows_the_awslogs_stream_naming():
+    definition = {
+        "taskDefinition": {
+            "containerDefinitions": [
+                {
+                    "name": "web",
+                    "logConfiguration": {
+                        "logDriver": "awslogs",
+                        "options": {
+                            "awslogs-group": "/shipyard/web",
+                            "awslogs-region": "us-east-1",
+                            "awslogs-stream-prefix": "ecs",
+                        },
+                    },
+                },
+                {"name": "sidecar", "logConfiguration": {"logDriver": "json-file", "options": {}}},
+            ]
+        }
+    }
+    task_arn = f"arn:aws:ecs:us-east-1:123456789012:task/shipyard/{TASK_A}"
+    assert rollout.log_target(definition, "web", task_arn) == ("/shipyard/web", f"ecs/web/{TASK_A}")
+    assert rollout.log_target(definition["taskDefinition"], "web", task_arn)[1] == f"ecs/web/{TASK_A}"
+    assert rollout.log_target(definition, "sidecar", task_arn) is None
+    assert rollout.log_target(definition, "absent", task_arn) is None
+
+
+def test_attach_log_tail_keeps_the_last_lines():
+    verdict = rollout.Verdict(rollout.FAILED, "tasks_stopped", "web: failed", log_task_arn="x/t1", log_container="web")
+    events = [{"timestamp": n, "message": f"line {n}\n"} for n in range(30)]
+    message = rollout.attach_log_tail(verdict, events, max_lines=3).message
+    assert message == "web: failed\nLast log lines of web (task t1):\nline 27\nline 28\nline 29"
+    assert rollout.attach_log_tail(verdict, []) is verdict
+
+
+def summary(**fields):
+    return rollout.Summary(service_name="web", **fields)
+
+
+def test_progress_line():
+    line = rollout.progress_line("web", summary(desired=2, running=1, targets_healthy=1, targets_total=2), 34.7)
+    assert line == "web: 1/2 new tasks running, 0 failed, targets 1/2 healthy (34s)"
+    assert rollout.progress_line("worker", summary(desired=3, running=3, failed=2), 5) == (
+        "worker: 3/3 new tasks running, 2 failed (5s)"
+    )
+
+
+def test_summary_changed():
+    assert rollout.summary_changed(None, summary())
+    assert not rollout.summary_changed(summary(running=1), summary(running=1))
+    assert rollout.summary_changed(summary(running=1), summary(running=2))
+    assert rollout.summary_changed(summary(targets_healthy=0), summary(targets_healthy=1))
+
+
+def test_needs_detail():
+    quiet = summary(desired=2, running=2, targets_healthy=2, targets_total=2, latest_event_id="e1")
+    assert rollout.needs_detail(None, quiet) == rollout.DetailCalls(tasks=True, targets=True)
+    assert not rollout.needs_detail(quiet, quiet)
+    assert rollout.needs_detail(quiet, replace(quiet, latest_event_id="e2")).tasks
+    assert rollout.needs_detail(quiet, replace(quiet, deployment_failed_tasks=1)).tasks
+    waiting = replace(quiet, targets_healthy=1)
+    assert rollout.needs_detail(waiting, waiting) == rollout.DetailCalls(tasks=False, targets=True)
+    no_lb = summary(desired=2, running=2, targets_total=None)
+    assert not rollout.needs_detail(no_lb, no_lb)
+    assert rollout.needs_detail(None, no_lb) == rollout.DetailCalls(tasks=True, targets=False)
+    assert not rollout.needs_detail(None, summary(desired=0))
+
+
+def seeded(seed):
+    return random.Random(seed)  # noqa: S311 - reproducible poll jitter, not security
+
+
+def delay(rng=None, changed=False, throttled=False, **state):
+    return rollout.next_poll_delay(rollout.WaitState(service_name="web", **state), changed, throttled, rng or seeded(1))
+
+
+def test_poll_delay_is_fast_at_the_start_and_after_a_change():
+    assert delay(elapsed=3, delay=1) == 1
+    assert delay(elapsed=300, delay=15, changed=True) == 1
+
+
+def test_poll_delay_grows_while_nothing_moves_up_to_the_cap():
+    delays = []
+    previous = 1.0
+    for elapsed in range(10, 200, 10):
+        previous = delay(elapsed=elapsed, delay=previous)
+        delays.append(previous)
+    assert delays[:4] == [1.5, 2.25, 3.375, 5.0625]
+    assert all(b >= a for a, b in itertools.pairwise(delays))
+    assert max(delays) == 15
+
+
+def test_throttled_poll_delay_is_full_jitter_within_the_exponential_ceiling():
+    rng = seeded(42)
+    for throttles, ceiling in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 30), (9, 30)]:
+        samples = [delay(rng, throttled=True, elapsed=100, throttles=throttles) for _ in range(200)]
+        assert all(1 <= sample <= ceiling for sample in samples)
+        assert max(samples) - min(samples) > (ceiling - 1) / 2  # spread over the range, not a fixed step
+    same = [delay(seeded(7), throttled=True, throttles=3) for _ in range(2)]
+    assert same[0] == same[1]  # seeded: reproducible
+
+
+def test_wait_for_never_sleeps_past_the_timeout():
+    sleeps = []
+    clock = [0.0]
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    _story, observations = load("timeout")
+    stuck = observations[1]
+    state = rollout.start_state(observations[0].service, deployment_id=DEP_NEW)
+    outcome = rollout.wait_for(
+        lambda: replace(stuck, tasks=None, target_health=None),
+        lambda observation, _state, _calls: replace(observation, tasks=stuck.tasks, target_health=stuck.target_health),
+        state,
+        rollout.Options(timeout=25),
+        clock=lambda: clock[0],
+        sleep=sleep,
+        rng=seeded(3),
+        max_polls=200,  # a broken timeout fails the test instead of hanging it
+    )
+    assert outcome.verdict.reason_code == "timeout"
+    assert sum(sleeps) == pytest.approx(25)
+    assert sleeps[:10] == [1.0] * 10
+    assert sleeps[10:13] == [1.5, 2.25, 3.375]
