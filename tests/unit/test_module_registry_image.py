@@ -1,0 +1,216 @@
+"""The image role's pure parts: the registry v2 client (against a tiny in-process HTTP server on 127.0.0.1),
+the ECR token decoding, the re-tag decision and the docker build error filter."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import http.server
+import json
+import threading
+from typing import ClassVar
+
+import pytest
+from ansible_collections.shipyard.fargate.plugins.filter.docker_build_error import docker_build_error
+from ansible_collections.shipyard.fargate.plugins.module_utils import registry_v2
+from ansible_collections.shipyard.fargate.plugins.modules import ecr_authorization_token, registry_image_tag
+
+MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": registry_v2.MANIFEST_MEDIA_TYPES[0]}).encode()
+DIGEST = "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
+AUTH = "Basic " + base64.b64encode(b"AWS:secret-password").decode()
+
+
+class _Registry(http.server.BaseHTTPRequestHandler):
+    """Manifests of repository ``shop/web``: tag ``v1`` only; HEAD sends no digest when ``nodigest`` is asked."""
+
+    stored: ClassVar[dict] = {}
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self, status, body=b"", headers=None):
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _route(self):
+        if self.headers.get("Authorization") != AUTH:
+            return self._answer(401, b'{"errors": [{"code": "UNAUTHORIZED"}]}')
+        prefix = "/v2/shop/web/manifests/"
+        reference = self.path[len(prefix) :] if self.path.startswith(prefix) else None
+        body = {"v1": MANIFEST, "nodigest": MANIFEST, DIGEST: MANIFEST, **self.stored}.get(reference)
+        if body is None:
+            return self._answer(404, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')
+        headers = {"Content-Type": registry_v2.MANIFEST_MEDIA_TYPES[0]}
+        if reference != "nodigest":
+            headers["Docker-Content-Digest"] = DIGEST
+        return self._answer(200, body, headers)
+
+    do_GET = do_HEAD = _route
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.stored[self.path.rsplit("/", 1)[1]] = body
+        self._answer(201, headers={"Docker-Content-Digest": "sha256:" + hashlib.sha256(body).hexdigest()})
+
+
+@pytest.fixture
+def registry():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
+    _Registry.stored = {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+GOOD_PASSWORD = "secret-password"
+
+
+def client(address, secret=GOOD_PASSWORD):
+    return registry_v2.RegistryClient(f"{address}/shop/web", username="AWS", password=secret)
+
+
+def test_head_reports_an_existing_tag_with_its_digest(registry):
+    assert client(registry).head("v1") == {
+        "exists": True,
+        "digest": DIGEST,
+        "media_type": registry_v2.MANIFEST_MEDIA_TYPES[0],
+    }
+
+
+def test_head_without_a_digest_header_hashes_the_manifest(registry):
+    assert client(registry).head("nodigest")["digest"] == DIGEST
+
+
+def test_a_missing_tag_is_not_an_error(registry):
+    assert client(registry).head("v2") == {"exists": False, "digest": None, "media_type": None}
+
+
+def test_a_refused_password_is_a_401_that_never_shows_the_password(registry):
+    with pytest.raises(registry_v2.RegistryError) as caught:
+        client(registry, secret="wrong-password").head("v1")
+    assert caught.value.status == 401
+    assert "401 Unauthorized" in str(caught.value)
+    assert "username/password" in str(caught.value)
+    assert "wrong-password" not in str(caught.value)
+
+
+def test_an_unreachable_registry_names_the_url(free_port):
+    port = free_port()
+    with pytest.raises(registry_v2.RegistryError, match=f"Cannot reach the registry at http://127.0.0.1:{port}/v2/"):
+        client(f"127.0.0.1:{port}").head("v1")
+
+
+def test_put_stores_the_same_bytes_under_a_new_tag(registry):
+    registry_client = client(registry)
+    manifest = registry_client.get(DIGEST)
+    assert registry_client.put("release", manifest["body"], manifest["media_type"]) == DIGEST
+    assert registry_client.head("release")["digest"] == DIGEST
+
+
+@pytest.mark.parametrize(
+    ("repository", "expected"),
+    [
+        ("127.0.0.1:47050/shop/web", ("127.0.0.1:47050", "shop/web")),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/web", ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "web")),
+        ("localhost/a", ("localhost", "a")),
+    ],
+)
+def test_split_repository(repository, expected):
+    assert registry_v2.split_repository(repository) == expected
+
+
+@pytest.mark.parametrize("repository", ["web", "shop/web", "127.0.0.1:5000", "127.0.0.1:5000/Web", ""])
+def test_split_repository_refuses_a_reference_without_host_or_path(repository):
+    with pytest.raises(ValueError, match=r"repository|registry host|not a valid"):
+        registry_v2.split_repository(repository)
+
+
+@pytest.mark.parametrize(
+    ("host", "scheme"),
+    [
+        ("127.0.0.1:47050", "http"),
+        ("localhost", "http"),
+        ("[::1]:5000", "http"),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "https"),
+        ("registry.example.com:5000", "https"),
+    ],
+)
+def test_default_scheme(host, scheme):
+    assert registry_v2.default_scheme(host) == scheme
+
+
+@pytest.mark.parametrize(("value", "valid"), [("v1.0.0", True), ("3f2a9c1d0b7e", True), ("-x", False), ("a b", False)])
+def test_is_reference(value, valid):
+    assert registry_v2.is_reference(value) is valid
+    assert registry_v2.is_reference(DIGEST)
+
+
+def test_error_codes_reads_registry_errors_and_tolerates_junk():
+    assert registry_v2.error_codes(b'{"errors": [{"code": "DENIED"}, {"code": "NAME_UNKNOWN"}]}') == [
+        "DENIED",
+        "NAME_UNKNOWN",
+    ]
+    assert registry_v2.error_codes(b"<html>") == []
+
+
+def test_ecr_token_decodes_to_username_password_and_host():
+    expires = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+    entry = {
+        "authorizationToken": base64.b64encode(b"AWS:abc:def").decode(),
+        "proxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        "expiresAt": expires,
+    }
+    assert ecr_authorization_token._decode(entry) == {
+        "registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        "proxy_endpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        "username": "AWS",
+        "password": "abc:def",  # only the first ':' separates user and password
+        "expires_at": "2030-01-01T00:00:00+00:00",
+    }
+
+
+@pytest.mark.parametrize("token", ["not base64!", base64.b64encode(b"no-colon").decode()])
+def test_a_malformed_ecr_token_is_refused(token):
+    with pytest.raises(ValueError, match="not base64 'user:password'"):
+        ecr_authorization_token._decode({"authorizationToken": token})
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "action"),
+    [
+        ({"exists": True, "digest": DIGEST}, {"exists": False, "digest": None}, "tag"),
+        ({"exists": True, "digest": DIGEST}, {"exists": True, "digest": DIGEST}, "noop"),
+        ({"exists": True, "digest": DIGEST}, {"exists": True, "digest": "sha256:" + "0" * 64}, "error"),
+        ({"exists": False, "digest": None}, {"exists": False, "digest": None}, "error"),
+    ],
+)
+def test_retag_decision_never_moves_a_tag(source, target, action):
+    assert registry_image_tag._decide(source, target)[0] == action
+
+
+def test_docker_build_error_shows_the_failing_step_and_its_output():
+    message = (
+        "Error building 127.0.0.1:47050/t/web - code: 3, message: The command '/bin/sh -c make && exit 3' returned a "
+        "non-zero code: 3, logs: ['Step 1/2 : FROM base', '', ' ---> 2e90f672cb38', 'Step 2/2 : RUN make && exit 3', "
+        "'building step', '\\x1b[91mcompiler says no', '\\x1b[0m']"
+    )
+    text = docker_build_error(message)
+    assert text.splitlines()[0] == "The command '/bin/sh -c make && exit 3' returned a non-zero code: 3 (exit code 3)"
+    assert "  Step 2/2 : RUN make && exit 3" in text.splitlines()
+    assert "  compiler says no" in text.splitlines()
+    assert "\x1b" not in text
+
+
+def test_docker_build_error_keeps_the_last_lines_and_passes_other_messages():
+    logs = [f"line {n}" for n in range(100)]
+    text = docker_build_error(f"Error building x - code: 1, message: failed, logs: {logs!r}", tail=5)
+    assert text.splitlines()[2:] == ["  ... (95 earlier lines)", *[f"  line {n}" for n in range(95, 100)]]
+    assert docker_build_error("Cannot connect to the Docker daemon") == "Cannot connect to the Docker daemon"
