@@ -9,7 +9,10 @@ from . import procs, system
 from .config import ConfigError, StackConfig
 from .stack import Stack
 
-NOTE = "The emulator keeps its AWS resources in memory: `down` forgets them (registry images stay on disk)."
+NOTE = (
+    "The emulator keeps its AWS resources in memory, ECS services, tasks and targets included: "
+    "`down` forgets them and stops every task (registry images stay on disk)."
+)
 
 
 def _print_status(stack: Stack) -> bool:
@@ -17,6 +20,12 @@ def _print_status(stack: Stack) -> bool:
     print(f"{'part':<10} {'state':<12} {'pid':<8} {'address':<48} log")
     for row in rows:
         print(f"{row['part']:<10} {row['state']:<12} {row['pid'] or '-'!s:<8} {row['address']:<48} {row['log']}")
+    cloud = stack.cloud()
+    if cloud:
+        print(
+            f"local cloud: ECS engine in the emulator; default task runner {cloud.get('runner')} "
+            f"(SHIPYARD_TASK_RUNNER); load balancer {cloud.get('load_balancer')}; {cloud.get('state')}"
+        )
     up = stack.is_up()
     if up:
         print(f"environment: . {stack.config.env_file}")

@@ -14,6 +14,7 @@ REPO_ROOT = LOCAL_DIR.parent
 # Defaults stay clear of the ports common services use (5000, 8080, 4566, ...).
 DEFAULT_EMULATOR_PORT = 47010
 DEFAULT_REGISTRY_PORT = 47050
+DEFAULT_LB_PORT = 47080  # the local load balancer (every ALB listener of the emulator, one port)
 DEFAULT_REGION = "us-east-1"
 HOST = "127.0.0.1"
 
@@ -44,6 +45,7 @@ class StackConfig:
     registry_port: int
     region: str
     host: str = HOST
+    lb_port: int = DEFAULT_LB_PORT
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
@@ -54,11 +56,18 @@ class StackConfig:
             emulator_port=_port(env, "SHIPYARD_EMULATOR_PORT", DEFAULT_EMULATOR_PORT),
             registry_port=_port(env, "SHIPYARD_REGISTRY_PORT", DEFAULT_REGISTRY_PORT),
             region=env.get("SHIPYARD_AWS_REGION") or DEFAULT_REGION,
+            lb_port=_port(env, "SHIPYARD_LB_PORT", DEFAULT_LB_PORT),
         )
-        if config.emulator_port == config.registry_port:
-            raise ConfigError(
-                f"SHIPYARD_EMULATOR_PORT and SHIPYARD_REGISTRY_PORT must differ, both are {config.emulator_port}"
-            )
+        ports = {
+            "SHIPYARD_EMULATOR_PORT": config.emulator_port,
+            "SHIPYARD_REGISTRY_PORT": config.registry_port,
+            "SHIPYARD_LB_PORT": config.lb_port,
+        }
+        names = list(ports)
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                if ports[first] == ports[second]:
+                    raise ConfigError(f"{first} and {second} must differ, both are {ports[first]}")
         return config
 
     # --- derived paths -------------------------------------------------------------
@@ -97,6 +106,11 @@ class StackConfig:
     @property
     def registry_address(self) -> str:
         return f"{self.host}:{self.registry_port}"
+
+    @property
+    def lb_url(self) -> str:
+        """The local load balancer: every ALB listener of the emulator is served here."""
+        return f"http://{self.host}:{self.lb_port}"
 
     @property
     def private_docker_host(self) -> str:

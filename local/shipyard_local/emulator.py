@@ -8,6 +8,7 @@ task runners and the load balancer plug in here.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -27,6 +28,18 @@ def build_server(host: str, port: int):
     return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
+def _install_cloud():
+    """The local cloud (ECS engine, task runners, load balancer); the emulator still serves if it fails."""
+    from .cloud import install
+    from .config import StackConfig
+
+    try:
+        return install(StackConfig.from_env())
+    except Exception:
+        logging.getLogger("shipyard_local.cloud").exception("local cloud failed to start: ECS runs nothing")
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shipyard_local.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -37,11 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     os.environ.setdefault("MOTO_PORT", str(args.port))
 
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = build_server(args.host, args.port)
+    cloud = _install_cloud()
+
+    def _stop_all() -> None:
+        if cloud is not None:
+            cloud.stop()  # every task of every runner, containers included
+        server.shutdown()
 
     def _shutdown(signum, _frame):
         print(f"signal {signum}: shutting down", flush=True)
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        threading.Thread(target=_stop_all, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _shutdown)
     signal.signal(signal.SIGINT, _shutdown)

@@ -111,9 +111,18 @@ class Stack:
         if self._alive(record.get("emulator")):
             return
         self._claim_port(cfg.emulator_port, "SHIPYARD_EMULATOR_PORT", "AWS API emulator")
+        self._claim_port(cfg.lb_port, "SHIPYARD_LB_PORT", "local load balancer (in the emulator)")
         pythonpath = os.pathsep.join(filter(None, [str(LOCAL_DIR), os.environ.get("PYTHONPATH")]))
         env = dict(os.environ, PYTHONPATH=pythonpath)
         env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        # The local cloud inside the emulator reads its settings from here (StackConfig.from_env).
+        env.update(
+            SHIPYARD_STATE_DIR=str(cfg.state_dir),
+            SHIPYARD_EMULATOR_PORT=str(cfg.emulator_port),
+            SHIPYARD_REGISTRY_PORT=str(cfg.registry_port),
+            SHIPYARD_LB_PORT=str(cfg.lb_port),
+            SHIPYARD_AWS_REGION=cfg.region,
+        )
         argv = [sys.executable, "-m", EMULATOR_MARKER, "--host", cfg.host, "--port", str(cfg.emulator_port)]
         pid = procs.spawn(argv, cfg.logs_dir / "emulator.log", env=env)
         record["emulator"] = {"pid": pid, "marker": EMULATOR_MARKER, "address": cfg.emulator_url}
@@ -162,6 +171,7 @@ class Stack:
         return {
             **self.config.aws_env(),
             "SHIPYARD_REGISTRY": self.config.registry_address,
+            "SHIPYARD_LB_URL": self.config.lb_url,
             "DOCKER_HOST": self.load()["docker"]["host"],
         }
 
@@ -219,6 +229,15 @@ class Stack:
             log = self.config.logs_dir / ("dockerd.log" if name == "docker" else f"{name}.log")
             rows.append({"part": name, "state": state, "pid": part.get("pid"), "address": address, "log": str(log)})
         return rows
+
+    def cloud(self) -> dict[str, Any]:
+        """What the emulator's local cloud reported at start (default task runner, load balancer), if it runs."""
+        if not self._alive(self.load().get("emulator")):
+            return {}
+        try:
+            return json.loads((self.config.state_dir / "cloud.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
 
     def is_up(self) -> bool:
         return all(row["state"] in ("running", "external") for row in self.status())

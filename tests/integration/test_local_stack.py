@@ -20,7 +20,7 @@ def isolated(tmp_path, free_port, local_stack, monkeypatch):
     """A stack of its own (state dir, ports) whose Docker engine is the session stack's: an engine 'the user has'."""
     monkeypatch.setenv("DOCKER_HOST", local_stack.load()["docker"]["host"])
     config = StackConfig(state_dir=tmp_path / "state", emulator_port=free_port(), registry_port=free_port(),
-                         region="us-east-1")  # fmt: skip
+                         region="us-east-1", lb_port=free_port())  # fmt: skip
     stack = Stack(config)
     yield stack
     stack.down()

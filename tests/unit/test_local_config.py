@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from shipyard_local.config import DEFAULT_EMULATOR_PORT, DEFAULT_REGISTRY_PORT, ConfigError, StackConfig
+from shipyard_local.config import (
+    DEFAULT_EMULATOR_PORT,
+    DEFAULT_LB_PORT,
+    DEFAULT_REGISTRY_PORT,
+    ConfigError,
+    StackConfig,
+)
 
 
 def test_defaults_stay_off_common_ports(tmp_path):
@@ -12,13 +18,23 @@ def test_defaults_stay_off_common_ports(tmp_path):
     assert (config.emulator_port, config.registry_port) == (DEFAULT_EMULATOR_PORT, DEFAULT_REGISTRY_PORT)
     assert config.emulator_url == f"http://127.0.0.1:{DEFAULT_EMULATOR_PORT}"
     assert config.registry_address == f"127.0.0.1:{DEFAULT_REGISTRY_PORT}"
-    assert {config.emulator_port, config.registry_port}.isdisjoint({80, 443, 4566, 5000, 5432, 8000, 8080})
+    assert config.lb_port == DEFAULT_LB_PORT
+    assert config.lb_url == f"http://127.0.0.1:{DEFAULT_LB_PORT}"
+    ports = {config.emulator_port, config.registry_port, config.lb_port}
+    assert len(ports) == 3
+    assert ports.isdisjoint({80, 443, 4566, 5000, 5432, 8000, 8080})
 
 
 def test_ports_come_from_the_environment(tmp_path):
     config = StackConfig.from_env(
-        {"SHIPYARD_STATE_DIR": str(tmp_path), "SHIPYARD_EMULATOR_PORT": "41001", "SHIPYARD_REGISTRY_PORT": "41002"}
+        {
+            "SHIPYARD_STATE_DIR": str(tmp_path),
+            "SHIPYARD_EMULATOR_PORT": "41001",
+            "SHIPYARD_REGISTRY_PORT": "41002",
+            "SHIPYARD_LB_PORT": "41003",
+        }
     )
+    assert config.lb_port == 41003
     assert config.aws_env()["AWS_ENDPOINT_URL"] == "http://127.0.0.1:41001"
     assert config.registry_address == "127.0.0.1:41002"
 
@@ -29,6 +45,9 @@ def test_ports_come_from_the_environment(tmp_path):
         ({"SHIPYARD_EMULATOR_PORT": "http"}, "SHIPYARD_EMULATOR_PORT"),
         ({"SHIPYARD_REGISTRY_PORT": "70000"}, "SHIPYARD_REGISTRY_PORT"),
         ({"SHIPYARD_EMULATOR_PORT": "41000", "SHIPYARD_REGISTRY_PORT": "41000"}, "SHIPYARD_REGISTRY_PORT"),
+        ({"SHIPYARD_LB_PORT": "0"}, "SHIPYARD_LB_PORT"),
+        ({"SHIPYARD_LB_PORT": "lb"}, "SHIPYARD_LB_PORT"),
+        ({"SHIPYARD_EMULATOR_PORT": "41000", "SHIPYARD_LB_PORT": "41000"}, "SHIPYARD_LB_PORT"),
     ],
 )
 def test_bad_port_is_refused_naming_the_variable(env, named):

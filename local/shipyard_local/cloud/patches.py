@@ -1,0 +1,165 @@
+"""What the engine changes in moto's request handlers (ECS, ELBv2), in this process only.
+
+Every ECS and ELBv2 request runs under the engine's lock (handler and serialization), so a reader never
+sees a half-done reconcile step. The changed handlers:
+
+- CreateService / UpdateService keep what moto drops (deploymentConfiguration, healthCheckGracePeriodSeconds,
+  enableExecuteCommand, ...) and create deployments (:meth:`.ecs.Engine.new_deployment`);
+- ListTasks filters by service name, desired status (default RUNNING, as AWS), family, startedBy, launch type;
+- StopTask stops an engine task the way ECS does (drain, then stop; stopCode UserInitiated);
+- DescribeTargetHealth reports what the engine knows about the targets it registered.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+SERVICE_EXTRAS = {
+    # request parameter -> moto Service attribute the serializer reads back
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+    "enableExecuteCommand": "enable_execute_command",
+    "enableECSManagedTags": "enable_ecs_managed_tags",
+    "placementConstraints": "placement_constraints",
+    "placementStrategy": "placement_strategy",
+    "capacityProviderStrategy": "capacity_provider_strategy",
+    "availabilityZoneRebalancing": "availability_zone_rebalancing",
+}
+
+
+def _merged_configuration(current: dict | None, given: dict | None) -> dict:
+    from .ecs import DEFAULT_DEPLOYMENT_CONFIGURATION
+
+    merged = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **(current or {})}
+    for key, value in (given or {}).items():
+        if value is not None:
+            merged[key] = value
+    breaker = dict(DEFAULT_DEPLOYMENT_CONFIGURATION["deploymentCircuitBreaker"])
+    breaker.update(merged.get("deploymentCircuitBreaker") or {})
+    merged["deploymentCircuitBreaker"] = breaker
+    return merged
+
+
+def install(engine) -> None:
+    from moto.core.responses import ActionResult
+    from moto.ecs.responses import EC2ContainerServiceResponse as ECS
+    from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+    from moto.elbv2.responses import ELBV2Response as ELBV2
+
+    def locked(call_action):
+        @functools.wraps(call_action)
+        def wrapper(self, *args, **kwargs):
+            with engine.lock:
+                return call_action(self, *args, **kwargs)
+
+        return wrapper
+
+    ECS.call_action = locked(ECS.call_action)
+    ELBV2.call_action = locked(ELBV2.call_action)
+
+    def store_extras(self, service) -> None:
+        for param, attribute in SERVICE_EXTRAS.items():
+            value = self._get_param(param)
+            if value is not None:
+                setattr(service, attribute, value)
+
+    original_create = ECS.create_service
+
+    def create_service(self) -> ActionResult:
+        result = original_create(self)
+        service = result.result["service"]
+        service.deployment_configuration = _merged_configuration(None, self._get_param("deploymentConfiguration"))
+        store_extras(self, service)
+        if not hasattr(service, "enable_execute_command"):
+            service.enable_execute_command = False
+        if not hasattr(service, "health_check_grace_period_seconds"):
+            service.health_check_grace_period_seconds = 0
+        if service.deployment_controller.get("type", "ECS") == "ECS":
+            engine.adopt_service(service, created=True)
+        return result
+
+    original_update = ECS.update_service
+
+    def update_service(self) -> ActionResult:
+        cluster = self._get_param("cluster", "default")
+        name = (self._get_param("service") or "").split("/")[-1]
+        backend = self.ecs_backend
+        service = backend._get_service(cluster, name)
+        before_configuration = getattr(service, "deployment_configuration", None)
+        before_task_definition = service.task_definition
+        before_desired = service.desired_count
+        before_deployments = [dict(d) for d in service.deployments]
+        result = original_update(self)
+        service.deployments[:] = before_deployments  # moto renames its deployment in place on forceNewDeployment
+        service = result.result["service"]
+        service.deployment_configuration = _merged_configuration(
+            before_configuration, self._get_param("deploymentConfiguration")
+        )
+        store_extras(self, service)
+        if service.deployment_controller.get("type", "ECS") != "ECS":
+            return result
+        if service.arn not in engine.services:
+            engine.adopt_service(service, created=False)
+        given = self._get_param("taskDefinition")
+        new_task_definition = backend.describe_task_definition(given).arn if given else before_task_definition
+        service.task_definition = new_task_definition
+        if new_task_definition != before_task_definition or self._get_param("forceNewDeployment"):
+            engine.new_deployment(service, new_task_definition)
+        elif before_desired != service.desired_count:
+            engine.services[service.arn].steady = False
+        engine.refresh_counts(service)
+        return result
+
+    original_list_tasks = ECS.list_tasks
+
+    def list_tasks(self) -> ActionResult:
+        backend = self.ecs_backend
+        cluster = backend._get_cluster(self._get_param("cluster", "default"))
+        service_name = (self._get_param("serviceName") or "").split("/")[-1]
+        family = self._get_param("family")
+        started_by = self._get_param("startedBy")
+        desired = self._get_param("desiredStatus") or "RUNNING"
+        launch_type = self._get_param("launchType")
+        instance = self._get_param("containerInstance")
+        if instance:
+            return original_list_tasks(self)
+        arns = []
+        for task in backend.tasks.get(cluster.name, {}).values():
+            if service_name and task.group != f"service:{service_name}":
+                continue
+            if family and task.task_definition_arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] != family:
+                continue
+            if started_by and task.started_by != started_by:
+                continue
+            if task.desired_status != desired:
+                continue
+            if launch_type and (task.launch_type or "") != launch_type:
+                continue
+            arns.append(task.task_arn)
+        return ActionResult({"taskArns": arns})
+
+    original_stop_task = ECS.stop_task
+
+    def stop_task(self) -> ActionResult:
+        task = engine.user_stop(self._get_param("task") or "", self._get_param("reason"))
+        if task is None:
+            return original_stop_task(self)
+        return ActionResult({"task": task})
+
+    ECS.create_service = create_service
+    ECS.update_service = update_service
+    ECS.list_tasks = list_tasks
+    ECS.stop_task = stop_task
+
+    original_health_for = FakeTargetGroup.health_for
+
+    def health_for(self, target: dict[str, Any], ec2_backend) -> Any:
+        health = engine.target_health(self.arn, target["Id"], target.get("Port"))
+        if health is None:
+            return original_health_for(self, target, ec2_backend)
+        port = target.get("Port") or self.targets.get(target["Id"], {}).get("Port") or self.port
+        return FakeHealthStatus(
+            target["Id"], port, self.health_check_port, health.state, health.reason, health.description
+        )
+
+    FakeTargetGroup.health_for = health_for
