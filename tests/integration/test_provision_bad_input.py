@@ -72,6 +72,29 @@ CASES = [
         {"web": {"shipyard_service_secrets": {"not valid": "x"}}}, "shipyard_service_secrets", id="secret-key-name"
     ),
     pytest.param({"web": {"service_environment": {"DATABASE_URL": "x"}}}, "service_environment", id="secret-in-env"),
+    pytest.param({"all": {"dns_certificate_request": True}}, "dns_certificate_request", id="certificate-http-only"),
+    pytest.param(
+        {
+            "all": {
+                "dns_certificate_request": True,
+                "load_balancer_http_only": False,
+                "dns_certificate_alternative_names": ["*.*.{{ dns_zone_name }}"],
+            }
+        },
+        "dns_certificate_alternative_names",
+        id="certificate-double-wildcard",
+    ),
+    pytest.param(
+        {
+            "all": {
+                "dns_certificate_request": True,
+                "load_balancer_http_only": False,
+                "dns_certificate_domain": "shop.elsewhere.test",
+            }
+        },
+        "dns_certificate_domain",
+        id="certificate-outside-the-zone",
+    ),
 ]
 
 
