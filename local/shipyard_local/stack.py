@@ -15,6 +15,7 @@ import urllib.request
 from typing import Any
 
 from . import docker_engine, procs, registry, system
+from .cloud.runners import docker as docker_runner
 from .config import LOCAL_DIR, StackConfig
 
 EMULATOR_MARKER = "shipyard_local.emulator"
@@ -197,8 +198,13 @@ class Stack:
 
     def _stop(self, record: dict[str, Any], names: list[str]) -> list[str]:
         stopped = []
-        for name in reversed(PARTS):
+        # The emulator goes first: its task runners stop their containers while the engine still answers.
+        # Then any container a crashed emulator left behind (labelled with this state dir) is removed.
+        order = ["emulator", *(name for name in reversed(PARTS) if name != "emulator")]
+        for name in order:
             part = record.get(name)
+            if name == "docker" and "emulator" in names and part:
+                self._remove_leftover_containers(part)
             if name not in names or not part:
                 continue
             record.pop(name)
@@ -213,6 +219,11 @@ class Stack:
                 stopped.append(name)
         self._save(record)
         return stopped
+
+    def _remove_leftover_containers(self, part: dict[str, Any]) -> None:
+        host = part.get("host")
+        if host and docker_engine.answers(host, timeout=3):
+            docker_runner.remove_leftovers(self.config, host)
 
     # --- status ---------------------------------------------------------------------------
     def status(self) -> list[dict[str, Any]]:

@@ -148,7 +148,9 @@ class ActionModule(ActionBase):
             out["elapsed"] = round(time.monotonic() - started, 1)
             return out
         out["msg"] = verdict.message
-        rollback = self._rollback(outcome, options) if args.get("rollback", True) else None
+        # ECS's circuit breaker rolls back whatever O(rollback) says: that rollback is always waited for.
+        ours = args.get("rollback", True) or verdict.reason_code == "circuit_breaker_rollback"
+        rollback = self._rollback(outcome, options) if ours else None
         if rollback is not None:
             out["rollback"] = rollback
             out["msg"] += f"\nRollback to {rollout.task_definition_label(rollback['task_definition_arn'])}: "
@@ -175,6 +177,8 @@ class ActionModule(ActionBase):
             display.display(f"{name}: rolling back to {rollout.task_definition_label(target)}")
             service = self._step("rollback", rollback_to=target)["service"]
             back = rollout.start_state(service, task_definition_arn=target)
+        # What ECS said about the failed deployment is history for the rollback: only newer events count.
+        back = replace(back, since=rollout.after_newest_event(service) or back.since)
         back_outcome = self._wait(back, options)
         return {
             "verdict": back_outcome.verdict.kind,

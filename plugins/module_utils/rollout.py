@@ -30,7 +30,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 WAITING = "WAITING"
 SUCCEEDED = "SUCCEEDED"
@@ -147,6 +147,8 @@ class Summary:
     targets_healthy: int = 0
     targets_total: int | None = None  # None: no load balancer
     latest_event_id: str | None = None
+    # Running new tasks the last DescribeTasks detail knows; fewer than ``running``: the detail is stale.
+    tasks_known: int = field(default=0, compare=False)
 
     def service_level(self) -> tuple:
         """The part DescribeServices alone tells (what decides whether detail calls are needed)."""
@@ -273,6 +275,13 @@ def _as_datetime(value) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=_UTC)
     return value
+
+
+def after_newest_event(service: dict | None) -> datetime | None:
+    """Just after the service's newest event, on ECS's own clock: a ``since`` that makes all events so far history."""
+    events = (service or {}).get("events") or []
+    newest = _as_datetime(events[0].get("createdAt")) if events else None
+    return newest + timedelta(microseconds=1) if newest else None
 
 
 def _same_task_definition(arn: str | None, wanted: str | None) -> bool:
@@ -419,6 +428,9 @@ def trouble_events(events, since=None, deployment_id: str | None = None) -> list
         named = _EVENT_DEPLOYMENT.search(message)
         if named and deployment_id and named.group(1) != deployment_id:
             continue
+        back_to = _ROLLING_BACK.search(message)
+        if back_to and deployment_id and back_to.group(1) == deployment_id:
+            continue  # ECS rolling back *to* this deployment: that is its start, not its trouble
         for label, pattern in TROUBLE_PATTERNS:
             if pattern.search(message):
                 found.append((event, label))
@@ -531,6 +543,7 @@ def summarize(observation: Observation, state: WaitState) -> Summary:
         targets_healthy=targets_healthy,
         targets_total=targets_total,
         latest_event_id=events[0].get("id") if events else None,
+        tasks_known=len(running),
     )
 
 
@@ -562,7 +575,11 @@ def needs_detail(prev: Summary | None, cur: Summary) -> DetailCalls:
     """
     if cur.desired == 0 and cur.running == 0 and cur.pending == 0 and cur.deployment_failed_tasks == 0:
         return DetailCalls()  # no task to describe, no target to check
-    tasks = prev is None or prev.service_level() != cur.service_level()
+    # Also when the last task detail knows fewer running new tasks than ECS counts (it was read mid-start):
+    # without them their targets would never be looked for.
+    tasks = (
+        prev is None or prev.service_level() != cur.service_level() or cur.tasks_known < min(cur.running, cur.desired)
+    )
     waiting_on_targets = False
     if cur.targets_total and cur.desired:
         # Running new tasks whose targets are not all healthy yet: only DescribeTargetHealth tells when.

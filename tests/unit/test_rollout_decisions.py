@@ -506,6 +506,7 @@ def test_attach_log_tail_keeps_the_last_lines():
 
 
 def summary(**fields):
+    fields.setdefault("tasks_known", fields.get("running", 0))  # the task detail knows every running task
     return rollout.Summary(service_name="web", **fields)
 
 
@@ -536,6 +537,9 @@ def test_needs_detail():
     assert not rollout.needs_detail(no_lb, no_lb)
     assert rollout.needs_detail(None, no_lb) == rollout.DetailCalls(tasks=True, targets=False)
     assert not rollout.needs_detail(None, summary(desired=0))
+    # The task detail was read while one new task was still starting: read it again, or its target is never seen.
+    stale = replace(waiting, tasks_known=1)
+    assert rollout.needs_detail(stale, stale) == rollout.DetailCalls(tasks=True, targets=True)
 
 
 def seeded(seed):
@@ -597,3 +601,18 @@ def test_wait_for_never_sleeps_past_the_timeout():
     assert sum(sleeps) == pytest.approx(25)
     assert sleeps[:10] == [1.0] * 10
     assert sleeps[10:13] == [1.5, 2.25, 3.375]
+
+
+def test_rolling_back_to_a_deployment_is_not_trouble_for_that_deployment():
+    event = {"id": "e9", "createdAt": "2026-11-26T12:00:05+00:00",
+             "message": "(service web) rolling back to deployment ecs-svc/111."}  # fmt: skip
+    assert rollout.trouble_events([event], deployment_id="ecs-svc/111") == []
+    assert [label for _, label in rollout.trouble_events([event], deployment_id="ecs-svc/222")] == ["rolling back"]
+
+
+def test_after_newest_event_makes_every_event_so_far_history():
+    message = "(service web) is unable to consistently start tasks successfully."
+    service = {"events": [{"id": "e2", "createdAt": "2026-11-26T12:00:05+00:00", "message": message}]}
+    since = rollout.after_newest_event(service)
+    assert rollout.trouble_events(service["events"], since=since) == []
+    assert rollout.after_newest_event({"events": []}) is None

@@ -1,0 +1,151 @@
+"""shipyard.fargate.ecs_rollout through ansible-playbook against the local cloud, simulated tasks.
+
+Each story rolls a service that runs a healthy revision out to a revision whose ``SHIPYARD_SIMULATE`` scripts
+what its tasks do, and checks the verdict, the reason and the message, the live progress lines, and, with
+rollback on, that the service ends on the previous revision, completed and healthy.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from local_cloud import Cloud, wait_for
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def cloud(aws, unique_name) -> Cloud:
+    return Cloud(aws, unique_name)
+
+
+@pytest.fixture
+def running(cloud) -> tuple[Cloud, str]:
+    """A service whose first revision (healthy) completed: (cloud, that revision's ARN)."""
+    first = cloud.task_definition("start=0.5")
+    cloud.create_service(first)
+    wait_for("the first deployment to complete", cloud.settled)
+    return cloud, first
+
+
+@pytest.fixture
+def rollout(run_playbook, tmp_path):
+    """``rollout(cloud, *ansible_args, **options)`` -> PlaybookRun with ``.fact``: what the module returned."""
+
+    def run(cloud: Cloud, *args: str, **options):
+        result_file = tmp_path / "rollout.json"
+        extra = tmp_path / "vars.json"
+        values = {"rollout_cluster": cloud.cluster, "rollout_service": "web", "result_file": str(result_file)}
+        values.update({f"rollout_{key}": value for key, value in options.items()})
+        extra.write_text(json.dumps(values))
+        result_file.unlink(missing_ok=True)
+        outcome = run_playbook("tests/integration/playbooks/rollout.yml", "--limit", "web", "-e", f"@{extra}", *args)
+        outcome.fact = json.loads(result_file.read_text()) if result_file.exists() else None
+        return outcome
+
+    return run
+
+
+def _primary(cloud: Cloud) -> dict:
+    return next(d for d in cloud.service()["deployments"] if d["status"] == "PRIMARY")
+
+
+def test_healthy_rollout_succeeds_with_progress_lines_and_a_rerun_changes_nothing(running, rollout):
+    cloud, _ = running
+    second = cloud.task_definition("start=1")
+    run = rollout(cloud, task_definition=second)
+    assert run.returncode == 0, run.output
+    fact = run.fact
+    assert fact["verdict"] == "SUCCEEDED"
+    assert fact["changed"] is True
+    assert fact["task_definition_arn"] == second
+    assert "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy" in run.output
+    assert fact["api_calls"] > 0
+    assert fact["timeline"][0]["kind"] == "start"
+    assert any(
+        entry["kind"] == "event" and "has reached a steady state" in entry["message"] for entry in fact["timeline"]
+    )
+    # Success means: the new deployment is PRIMARY and COMPLETED, all its targets healthy.
+    primary = _primary(cloud)
+    assert primary["taskDefinition"] == second
+    assert primary["rolloutState"] == "COMPLETED"
+    assert primary["runningCount"] == 2
+
+    again = rollout(cloud, task_definition=second)
+    assert again.returncode == 0, again.output
+    assert again.fact["verdict"] == "SUCCEEDED"
+    assert again.fact["changed"] is False
+    assert again.recap()["web"]["changed"] == 0
+
+
+def test_check_mode_updates_nothing_and_does_not_wait(running, rollout):
+    cloud, first = running
+    second = cloud.task_definition("start=1")
+    run = rollout(cloud, "--check", task_definition=second)
+    assert run.returncode == 0, run.output
+    assert run.fact["verdict"] == "SKIPPED"
+    assert run.fact["changed"] is True
+    assert cloud.service()["taskDefinition"] == first
+    assert len(cloud.service()["deployments"]) == 1
+
+
+def test_crash_loop_fails_fast_with_the_exit_code_and_rolls_back(running, rollout):
+    cloud, first = running
+    broken = cloud.task_definition("start=1,exit=3@4,reason=boom")
+    run = rollout(cloud, task_definition=broken)
+    assert run.returncode != 0
+    fact = run.fact
+    assert fact["reason_code"] == "tasks_stopped", fact["msg"]
+    assert "exit code 3" in fact["msg"]
+    assert "EssentialContainerExited" in fact["msg"]
+    assert fact["rollback"]["verdict"] == "SUCCEEDED", fact["rollback"]
+    assert fact["rollback"]["task_definition_arn"] == first
+    # The service is back on the first revision, completed.
+    settled = wait_for("the service to settle on the first revision", cloud.settled)
+    assert settled["taskDefinition"] == first
+    assert "rolling back" in run.output
+
+
+@pytest.mark.parametrize(
+    ("simulate", "expected"),
+    [
+        ("pull=fail", "CannotPullContainerError"),
+        ("secret=fail", "ResourceInitializationError"),
+    ],
+)
+def test_tasks_that_cannot_start_fail_with_aws_reason(running, rollout, simulate, expected):
+    cloud, first = running
+    run = rollout(cloud, task_definition=cloud.task_definition(simulate))
+    assert run.returncode != 0
+    # ECS's circuit breaker may trip first (these fail at once): either way the reason is in the message.
+    assert run.fact["reason_code"] in ("tasks_stopped", "trouble_event", "circuit_breaker_rollback"), run.fact["msg"]
+    assert expected in run.fact["msg"]
+    assert run.fact["rollback"]["task_definition_arn"] == first
+
+
+def test_failing_health_check_is_reported_with_the_target_reason(running, rollout):
+    cloud, _first = running
+    run = rollout(cloud, task_definition=cloud.task_definition("healthy=false,code=500"), unhealthy_grace=5)
+    assert run.returncode != 0
+    assert run.fact["reason_code"] == "targets_unhealthy", run.fact["msg"]
+    assert "500" in run.fact["msg"]
+    assert run.fact["rollback"]["verdict"] == "SUCCEEDED"
+
+
+def test_circuit_breaker_rollback_is_recognised_and_waited_for(running, rollout):
+    cloud, first = running
+    broken = cloud.task_definition("exit=1@0.2")
+    run = rollout(cloud, task_definition=broken, tolerated_stopped_tasks=50, rollback=False)
+    assert run.returncode != 0
+    assert run.fact["reason_code"] == "circuit_breaker_rollback", run.fact["msg"]
+    assert run.fact["rollback"]["verdict"] == "SUCCEEDED", run.fact["rollback"]
+    assert cloud.service()["taskDefinition"] == first
+
+
+def test_bad_input_is_refused_before_any_update(running, rollout):
+    cloud, first = running
+    run = rollout(cloud, task_definition=cloud.task_definition("start=1"), deployment_id="ecs-svc/1")
+    assert run.returncode != 0
+    assert "task_definition and deployment_id are exclusive" in run.output
+    assert cloud.service()["taskDefinition"] == first
