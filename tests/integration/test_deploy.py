@@ -1,0 +1,79 @@
+"""playbooks/deploy.yml against the local cloud, tasks on the simulated runner.
+
+The deploy provisions what is missing, registers the service's task definition and rolls it out through
+shipyard.fargate.ecs_rollout, waiting for the verdict. Each version here is a task definition whose container
+environment scripts its tasks (SHIPYARD_SIMULATE): a healthy first version, a re-run that changes nothing, and a
+crashing version that fails with its exit code and is rolled back to the previous task definition.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory):
+    """A copy of the local inventory with a stack of its own and quick health checks."""
+    name = f"dt{uuid.uuid4().hex[:8]}"
+    path = tmp_path_factory.mktemp("inventory") / "local"
+    shutil.copytree(REPO / "inventories" / "local", path)
+    settings = {
+        "shipyard_stack_name": name,
+        "dns_zone_name": f"{name}.test",
+        "load_balancer_service_health_check_interval": 5,
+        "load_balancer_service_health_check_timeout": 3,
+        "load_balancer_service_deregistration_delay": 2,
+    }
+    (path / "group_vars" / "all" / "zz_test.yml").write_text(yaml.safe_dump(settings))
+    return {"name": name, "path": str(path)}
+
+
+def _deploy(run_playbook, inventory, tmp_path, simulate: str, *args: str):
+    extra = tmp_path / f"deploy-{uuid.uuid4().hex[:6]}.json"
+    extra.write_text(json.dumps({"service_environment": {"SHIPYARD_SIMULATE": simulate}}))
+    return run_playbook("playbooks/deploy.yml", "-i", inventory["path"], "--limit", "web", "-e", f"@{extra}", *args)
+
+
+def _service(aws, inventory) -> dict:
+    name = inventory["name"]
+    return aws("ecs").describe_services(cluster=name, services=["web"])["services"][0]
+
+
+def test_deploy_rolls_out_waits_and_a_rerun_changes_nothing_then_a_crash_is_rolled_back(
+    run_playbook, inventory, tmp_path, aws
+):
+    first = _deploy(run_playbook, inventory, tmp_path, "start=1")
+    assert first.returncode == 0, first.output[-4000:]
+    assert "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy" in first.output
+    assert "rollout SUCCEEDED" in first.output
+    service = _service(aws, inventory)
+    good = service["taskDefinition"]
+    primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+    assert primary["rolloutState"] == "COMPLETED"
+    assert primary["taskDefinition"] == good
+
+    again = _deploy(run_playbook, inventory, tmp_path, "start=1")
+    assert again.returncode == 0, again.output[-4000:]
+    assert again.recap()["web"]["changed"] == 0, again.output[-4000:]
+    families = aws("ecs").list_task_definitions(familyPrefix=f"{inventory['name']}-web")["taskDefinitionArns"]
+    assert families[-1] == good  # no new revision
+
+    broken = _deploy(run_playbook, inventory, tmp_path, "start=1,exit=7@4,reason=boom")
+    assert broken.returncode != 0
+    assert "exit code 7" in broken.output
+    assert "rolling back" in broken.output
+    settled = _service(aws, inventory)
+    assert settled["taskDefinition"] == good
+    primary = next(d for d in settled["deployments"] if d["status"] == "PRIMARY")
+    assert primary["taskDefinition"] == good
+    assert primary["rolloutState"] == "COMPLETED"
