@@ -1,5 +1,5 @@
 # Shipyard's front door. The two commands a newcomer needs:
-#   make demo   bring the local stack up and run the smoke playbook against it
+#   make demo   the local stack and cloud up, provision, build and deploy the sample API, print its URL
 #   make test   every gate, in order: ruff, yamllint, ansible-lint, ansible-test sanity, pytest
 # Both create or reuse .venv first (scripts/bootstrap: quick when nothing changed).
 
@@ -15,7 +15,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 STACK := $(VENV)/bin/python -m shipyard_local
 ENV_FILE := $(CURDIR)/.shipyard/env
 
-.PHONY: help venv demo test up down status lint sanity pytest build lock
+.PHONY: help venv demo test up down status lint sanity pytest bench build lock
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,13 +23,14 @@ help: ## list the targets
 venv: ## create or reuse .venv with the pinned packages
 	@scripts/bootstrap
 
-demo: venv up ## local stack up + smoke playbook (leaves the stack running: `make down`)
-	@set -a; source $(ENV_FILE); set +a; ansible-playbook playbooks/smoke.yml
-	@echo; echo "The local stack keeps running. Use it from a shell:"; \
-	echo "  . .venv/bin/activate && . .shipyard/env"; \
-	echo "  aws ecr describe-repositories; aws secretsmanager list-secrets"; \
-	echo "  aws ecr get-login-password | docker login --username AWS --password-stdin \$$SHIPYARD_REGISTRY"; \
-	echo "Stop it with: make down"
+demo: venv up ## the whole flow on the local cloud: provision, build + push + deploy the sample API, print its URL
+	@set -a; source $(ENV_FILE); set +a; scripts/node-base-image
+	@set -a; source $(ENV_FILE); set +a; ansible-playbook playbooks/deploy.yml --limit web
+	@set -a; source $(ENV_FILE); set +a; \
+	echo; echo "web answers through the local load balancer ($$SHIPYARD_LB_URL, routed by host name):"; \
+	echo "  curl -H 'Host: web.shipyard.test' $$SHIPYARD_LB_URL/health"; \
+	echo -n "  -> "; curl -sS --max-time 5 -H 'Host: web.shipyard.test' "$$SHIPYARD_LB_URL/health"; echo; \
+	echo "Next (README, 'The demo'): a version 2 with no failed request, a broken one rolled back. make down stops all."
 
 test: venv ## all gates in order; stops at the first that fails
 	@$(MAKE) --no-print-directory lint
@@ -56,6 +57,9 @@ sanity: venv ## ansible-test sanity on a temporary ansible_collections/shipyard/
 
 pytest: venv ## unit and integration tests (brings the local stack up, or reuses a running one)
 	pytest
+
+bench: venv ## rollout waiters side by side on the local cloud (own stack); writes docs/benchmarks.md
+	$(VENV)/bin/python bench/rollout.py $(BENCH_ARGS)
 
 build: venv ## the collection artifact (shipyard-fargate-<version>.tar.gz)
 	ansible-galaxy collection build --force .

@@ -58,6 +58,13 @@ options:
   deployment_id:
     description: Watch this deployment (C(ecs-svc/...)) instead of starting one. Exclusive with O(task_definition).
     type: str
+  to_previous:
+    description:
+      - Roll back by hand - point the service at the newest C(ACTIVE) revision of its family older than the one its
+        primary deployment runs, and wait for it like any rollout. Exclusive with O(task_definition) and
+        O(deployment_id).
+    type: bool
+    default: false
   desired_count:
     description: Also set the service's desired count. Unset leaves it.
     type: int
@@ -162,6 +169,13 @@ EXAMPLES = r"""
 - name: Show the timeline
   ansible.builtin.debug:
     msg: "{{ rollout.timeline | map(attribute='message') }}"
+
+- name: Roll back by hand to the revision before the current one, waited for like a deploy
+  shipyard.fargate.ecs_rollout:
+    cluster: shop
+    service: web
+    to_previous: true
+    rollback: false
 
 - name: Watch a deployment that CI started, tolerating one crashed task, for at most 15 minutes
   shipyard.fargate.ecs_rollout:
@@ -288,6 +302,8 @@ def validate(params):
     errors = []
     if params["task_definition"] and params["deployment_id"]:
         errors.append("task_definition and deployment_id are exclusive: give the one to roll out or the one to watch")
+    if params["to_previous"] and (params["task_definition"] or params["deployment_id"]):
+        errors.append("to_previous is exclusive with task_definition and deployment_id")
     if params["deployment_id"] and not params["deployment_id"].startswith("ecs-svc/"):
         errors.append(f"deployment_id must look like ecs-svc/NNN, got {params['deployment_id']!r}")
     for name in ("timeout", "tolerated_stopped_tasks", "unhealthy_grace", "log_lines"):
@@ -328,6 +344,36 @@ def _resolve_task_definition(module, call, task_definition):
     return response["taskDefinition"]["taskDefinitionArn"]
 
 
+def previous_revision(current_arn, active_arns):
+    """The newest ACTIVE revision of the family older than ``current_arn`` (None: there is none). Pure."""
+    family, _, revision = current_arn.rsplit("/", 1)[-1].rpartition(":")
+    older = []
+    for arn in active_arns:
+        other_family, _, other = arn.rsplit("/", 1)[-1].rpartition(":")
+        if other_family == family and int(other) < int(revision):
+            older.append((int(other), arn))
+    return max(older)[1] if older else None
+
+
+def _previous_revision(module, call, current_arn):
+    family = current_arn.rsplit("/", 1)[-1].rpartition(":")[0]
+    arns, token = [], None
+    while True:
+        kwargs = {"familyPrefix": family, "status": "ACTIVE", "sort": "DESC"}
+        if token:
+            kwargs["nextToken"] = token
+        page = call("list_task_definitions", **kwargs)
+        arns.extend(page.get("taskDefinitionArns") or [])
+        token = page.get("nextToken")
+        if not token:
+            break
+    found = previous_revision(current_arn, arns)
+    if found is None:
+        label = task_definition_label(current_arn)
+        module.fail_json(msg=f"to_previous: no ACTIVE revision of {family} older than {label} to roll back to")
+    return found
+
+
 def step_start(module, call):
     params = module.params
     cluster, name = params["cluster"], params["service"]
@@ -336,8 +382,11 @@ def step_start(module, call):
         status = service.get("status") if service else (failures[0].get("reason") if failures else "MISSING")
         msg = f"service {name!r} in cluster {cluster!r} is {status}: nothing to roll out"
         module.fail_json(msg=msg, api_calls=call.count)
-    target = params["task_definition"] and _resolve_task_definition(module, call, params["task_definition"])
     previous = service.get("taskDefinition")
+    if params["to_previous"]:
+        target = _previous_revision(module, call, previous)
+    else:
+        target = params["task_definition"] and _resolve_task_definition(module, call, params["task_definition"])
     changes = plan_update(service, target, params["desired_count"], params["force_new_deployment"])
     diff = {
         "before": {"task_definition": task_definition_label(previous), "desired_count": service.get("desiredCount")},
@@ -453,6 +502,7 @@ def main():
             service=dict(type="str", required=True),
             task_definition=dict(type="str"),
             deployment_id=dict(type="str"),
+            to_previous=dict(type="bool", default=False),
             desired_count=dict(type="int"),
             force_new_deployment=dict(type="bool", default=False),
             wait=dict(type="bool", default=True),

@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { publicConfig } from './config';
 
 @Controller()
@@ -18,6 +18,10 @@ export class AppController {
   @Get('health')
   health(): { status: string; version: string; startedAt: string; checks: { databaseUrl: string } } {
     const config = publicConfig(process.env);
+    if (process.env.SAMPLE_FAIL_MODE === 'unhealthy') {
+      // A broken release on purpose: up, but failing the load balancer's health check.
+      throw new ServiceUnavailableException({ status: 'unhealthy', version: config.version });
+    }
     return {
       status: 'ok',
       version: config.version,

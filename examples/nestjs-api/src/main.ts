@@ -5,6 +5,10 @@ import { AppModule } from './app.module';
 import { listenPort } from './config';
 
 async function bootstrap(): Promise<void> {
+  // A broken release on purpose, for the demo's rollback story: fail the way real services do at start-up.
+  if (process.env.SAMPLE_FAIL_MODE === 'crash') {
+    throw new Error('SAMPLE_FAIL_MODE=crash: refusing to start (a broken release, on purpose)');
+  }
   const app = await NestFactory.create(AppModule, { logger: ['log', 'warn', 'error'] });
   // SIGTERM from ECS (or `docker stop`): finish in-flight requests, then exit 0.
   app.enableShutdownHooks();

@@ -78,3 +78,15 @@ test('the secret never appears in a response or in the log', async () => {
 test('listens on PORT (the local cloud contract)', async () => {
   assert.ok(output.includes(`listening on port ${new URL(base).port}`), output);
 });
+
+test('SAMPLE_FAIL_MODE=crash exits 1 at start-up with the reason in the log', async () => {
+  const crashed = spawn(process.execPath, [path.join(__dirname, '..', 'dist', 'main.js')], {
+    env: { ...process.env, PORT: '1', SAMPLE_FAIL_MODE: 'crash' },
+  });
+  let log = '';
+  crashed.stdout.on('data', (d) => { log += d; });
+  crashed.stderr.on('data', (d) => { log += d; });
+  const code = await new Promise((r) => crashed.on('exit', r));
+  assert.equal(code, 1);
+  assert.ok(log.includes('refusing to start'), log);
+});
