@@ -1,0 +1,372 @@
+"""How long ``playbooks/deploy.yml`` takes, and where the time goes, on the local cloud.
+
+Three measurements, each a real ``ansible-playbook playbooks/deploy.yml`` run on a copied local inventory with a
+stack of its own:
+
+1. **Unchanged commit.** The sample API (``examples/nestjs-api``, real image, docker runner) is deployed once
+   (built and pushed unless the registry already holds the commit), then deployed again ``--repeat`` times with
+   nothing changed: the image role finds the tag in the registry (no build, no push), no task definition is
+   registered, the service is not updated, nothing is waited for. Wall time of each.
+2. **Where the time goes.** A deploy of a new tag of the same source (``-e image_tag=bench-<n>``: a build that
+   reuses every cached layer but the last stage, a push, a rollout of real containers), with the
+   ``ansible.posix.profile_tasks`` callback: wall time minus the build, push and rollout-wait tasks is the
+   playbook's own overhead. Ansible's start-up (an empty play) and the no-op deploy's task count are given too.
+3. **1 vs 5 services with forks 5.** Services on the simulated runner (``SHIPYARD_SIMULATE=start=1``) with a small
+   image pushed once per service repository (``-e shipyard_deploy_image_tag=bench``): the first deploy (creates
+   everything), a new version (a changed task definition rolled out) and an unchanged re-deploy.
+
+Run from the repository root: ``.venv/bin/python bench/deploy.py [--repeat 3] [--no-doc]``. It uses (or brings up,
+and then stops) a local stack: ``.shipyard-bench`` and ports 47710/47750/47780 unless ``SHIPYARD_STATE_DIR`` /
+``SHIPYARD_*_PORT`` say otherwise (the same stack as ``bench/rollout.py``; run them one after the other). The
+results replace the ``## Deploy`` section at the end of ``docs/benchmarks.md`` (between its markers) and nothing
+else in that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DOC = REPO / "docs" / "benchmarks.md"
+BEGIN = "<!-- bench/deploy.py: begin (generated; bench/rollout.py keeps it) -->"
+END = "<!-- bench/deploy.py: end -->"
+
+BENCH_ENV = {
+    "SHIPYARD_STATE_DIR": str(REPO / ".shipyard-bench"),
+    "SHIPYARD_EMULATOR_PORT": "47710",
+    "SHIPYARD_REGISTRY_PORT": "47750",
+    "SHIPYARD_LB_PORT": "47780",
+}
+QUICK_HEALTH = {
+    "load_balancer_service_health_check_interval": 5,
+    "load_balancer_service_health_check_timeout": 3,
+    "load_balancer_service_deregistration_delay": 3,
+}
+# The tasks that are build, push and the rollout wait (profile_tasks names: "<role> : <task>").
+BUILD = ("Build the image from the Dockerfile",)
+PUSH = ("Log the Docker engine in to the registry", "Push the image tag", "Read the pushed image's digest")
+WAIT = ("Ensure the ECS service",)
+PROFILE_LINE = re.compile(r"^(?P<name>\S.*?) -+ (?P<seconds>\d+\.\d+)s$")
+RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+"
+                   r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)", re.M)  # fmt: skip
+
+
+def _run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, check=kwargs.pop("check", True), **kwargs)  # noqa: S603 - argv built here, fixed programs
+
+
+@dataclass
+class Run:
+    argv: list[str]
+    seconds: float
+    returncode: int
+    output: str
+
+    def recap(self) -> dict[str, dict[str, int]]:
+        return {
+            m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"} for m in RECAP.finditer(self.output)
+        }
+
+    def tasks(self) -> list[tuple[str, float]]:
+        """profile_tasks' summary: (task name, seconds) in run order (PROFILE_TASKS_SORT_ORDER=none)."""
+        recap = self.output.split("TASKS RECAP", 1)[-1]
+        return [(m["name"], float(m["seconds"])) for m in map(PROFILE_LINE.match, recap.splitlines()) if m]
+
+    def seconds_in(self, names: tuple[str, ...]) -> float:
+        return sum(s for name, s in self.tasks() if any(name.split(" : ")[-1].startswith(n) for n in names))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pure helpers (unit-testable)
+
+
+def split_time(run: Run) -> dict[str, float]:
+    """Wall time of a deploy split into build, push, rollout wait and the rest (the playbook's own overhead)."""
+    build, push, wait = run.seconds_in(BUILD), run.seconds_in(PUSH), run.seconds_in(WAIT)
+    return {
+        "wall": run.seconds,
+        "build": build,
+        "push": push,
+        "wait": wait,
+        "overhead": run.seconds - build - push - wait,
+        "tasks": len(run.tasks()),
+    }
+
+
+def replace_section(document: str, section: str) -> str:
+    """``document`` with the text between BEGIN and END replaced by ``section`` (appended when absent)."""
+    block = f"{BEGIN}\n{section.strip()}\n{END}\n"
+    if BEGIN in document and END in document:
+        head, rest = document.split(BEGIN, 1)
+        return head + block + rest.split(END, 1)[1].lstrip("\n")
+    return document.rstrip("\n") + ("\n\n" if document.strip() else "") + block
+
+
+def five_services_inventory(root: Path, names: list[str]) -> None:
+    """Rewrite a copied local inventory so that ``services`` holds ``names``, on the simulated runner."""
+    (root / "hosts.yml").write_text(
+        yaml.safe_dump({"all": {"children": {"services": {"hosts": dict.fromkeys(names)}}}}, sort_keys=False)
+    )
+    for old in (root / "host_vars").glob("*.yml"):
+        old.unlink()
+    for index, name in enumerate(names, start=1):
+        (root / "host_vars" / f"{name}.yml").write_text(
+            yaml.safe_dump(
+                {
+                    "dns_record_name": f"{name}.{{{{ dns_zone_name }}}}",
+                    "load_balancer_service_priority": 10 * index,
+                    "shipyard_service_secrets": {"API_KEY": "bench-only-not-a-secret"},
+                    "service_environment": {"SHIPYARD_SIMULATE": "start=1"},
+                }
+            )
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Runs
+
+
+class Bench:
+    def __init__(self, env: dict[str, str], tmp: Path, registry: str):
+        self.env, self.tmp, self.registry = env, tmp, registry
+
+    def inventory(self, prefix: str, services: list[str] | None = None, stack: str | None = None) -> tuple[str, str]:
+        name = stack or f"{prefix}{uuid.uuid4().hex[:6]}"
+        root = self.tmp / name / "local"
+        shutil.copytree(REPO / "inventories" / "local", root)
+        (root / "group_vars" / "all" / "zz_bench.yml").write_text(
+            yaml.safe_dump({"shipyard_stack_name": name, "dns_zone_name": f"{name}.test", **QUICK_HEALTH})
+        )
+        if services:
+            five_services_inventory(root, services)
+        return name, str(root)
+
+    def playbook(self, playbook: str, *args: str, profile: bool = True) -> Run:
+        env = dict(self.env)
+        if profile:
+            env.update(
+                ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+                PROFILE_TASKS_TASK_OUTPUT_LIMIT="all",
+                PROFILE_TASKS_SORT_ORDER="none",
+                PROFILE_TASKS_SUMMARY_ONLY="true",
+            )
+        argv = [str(BIN / "ansible-playbook"), playbook, *args]
+        began = time.monotonic()
+        done = _run(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        run = Run(argv, round(time.monotonic() - began, 1), done.returncode, done.stdout)
+        if run.returncode != 0:
+            raise SystemExit(f"failed ({run.returncode}): {' '.join(argv)}\n{run.output[-4000:]}")
+        return run
+
+    def startup(self) -> float:
+        """An empty play on localhost: Ansible's own start-up and tear-down."""
+        empty = self.tmp / "empty.yml"
+        empty.write_text("- name: Nothing\n  hosts: localhost\n  gather_facts: false\n  tasks: []\n")
+        return statistics.median(self.playbook(str(empty), profile=False).seconds for _ in range(3))
+
+    def push_small_image(self, repositories: list[str], tag: str) -> None:
+        """A tiny image as ``tag`` in each repository, pushed through the ECR login (simulated tasks pull nothing)."""
+        import boto3
+
+        context = self.tmp / "small-image"
+        context.mkdir(exist_ok=True)
+        (context / "Dockerfile").write_text("FROM scratch\nCOPY hello.txt /hello.txt\n")
+        (context / "hello.txt").write_text("bench\n")
+        docker = ["docker"]
+        _run([*docker, "build", "-q", "--network", "host", "-t", "shipyard-bench/small:1", str(context)],
+             env=self.env, stdout=subprocess.DEVNULL)  # fmt: skip
+        ecr = boto3.client("ecr", endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name=self.env["AWS_REGION"],
+                           aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - dummy  # fmt: skip
+        token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+        user, password = base64.b64decode(token).decode().split(":", 1)
+        config = self.tmp / "docker-config"
+        config.mkdir(exist_ok=True)
+        env = dict(self.env, DOCKER_CONFIG=str(config))
+        _run([*docker, "login", "-u", user, "--password-stdin", self.registry], input=password.encode(),
+             env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+        for repository in repositories:
+            target = f"{self.registry}/{repository}:{tag}"
+            _run([*docker, "tag", "shipyard-bench/small:1", target], env=env)
+            _run([*docker, "push", target], env=env, stdout=subprocess.DEVNULL)
+
+
+def measure(bench: Bench, repeat: int) -> dict:
+    results: dict = {"startup": bench.startup()}
+    print(f"ansible start-up (empty play): {results['startup']} s", flush=True)
+
+    # 1 + 2: the sample API, real image, docker runner. A fixed stack name keeps the registry's copy of the commit
+    # across bench runs (the registry is on disk; the emulator forgets), so the setup deploy builds only once.
+    stack, inventory = bench.inventory("bd", stack="bench-deploy")
+    setup = bench.playbook("playbooks/deploy.yml", "-i", inventory, "--limit", "web")
+    results["setup"] = split_time(setup)
+    print(f"setup deploy of the commit: {setup.seconds} s ({results['setup']})", flush=True)
+    unchanged = []
+    for _ in range(repeat):
+        run = bench.playbook("playbooks/deploy.yml", "-i", inventory, "--limit", "web")
+        changed = run.recap()["web"]["changed"]
+        unchanged.append({**split_time(run), "changed": changed, "ok": run.recap()["web"]["ok"],
+                          "skipped": run.recap()["web"]["skipped"]})  # fmt: skip
+        print(f"unchanged commit: {run.seconds} s, changed={changed}", flush=True)
+    results["unchanged"] = unchanged
+    results["unchanged_top"] = sorted(run.tasks(), key=lambda t: -t[1])[:8]
+    tag = f"bench-{uuid.uuid4().hex[:6]}"
+    new = bench.playbook("playbooks/deploy.yml", "-i", inventory, "--limit", "web", "-e", f"image_tag={tag}")
+    results["new_tag"] = split_time(new)
+    print(f"new tag (build, push, rollout): {results['new_tag']}", flush=True)
+
+    # 3: 1 vs 5 services, forks 5, simulated runner, a small image pushed once per repository.
+    scale = {}
+    for count in (1, 5):
+        names = [f"svc{i}" for i in range(1, count + 1)]
+        stack, inventory = bench.inventory(f"bs{count}x", services=names)
+        bench.push_small_image([f"{stack}/{name}" for name in names], "bench")
+        args = ("-i", inventory, "-f", "5", "-e", "shipyard_deploy_image_tag=bench")
+        first = bench.playbook("playbooks/deploy.yml", *args)
+        version = ("-e", json.dumps({"service_environment": {"SHIPYARD_SIMULATE": "start=1", "BENCH": "2"}}))
+        second = bench.playbook("playbooks/deploy.yml", *args, *version)
+        again = bench.playbook("playbooks/deploy.yml", *args, *version)
+        scale[count] = {
+            "first": split_time(first),
+            "new_version": split_time(second),
+            "unchanged": {**split_time(again), "changed": sum(h["changed"] for h in again.recap().values())},
+        }
+        print(f"{count} service(s): {scale[count]}", flush=True)
+    results["scale"] = scale
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Report
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def section(results: dict, info: dict) -> str:
+    unchanged = results["unchanged"]
+    walls = [u["wall"] for u in unchanged]
+    u0 = unchanged[0]
+    new, setup, scale = results["new_tag"], results["setup"], results["scale"]
+    rows = []
+    for label, key in (("first deploy (creates everything)", "first"), ("new version (rollout)", "new_version"),
+                       ("unchanged re-deploy", "unchanged")):  # fmt: skip
+        one, five = scale[1][key], scale[5][key]
+        rows.append(
+            f"| {label} | {one['wall']:.1f} | {five['wall']:.1f} | {five['wall'] / one['wall']:.2f}x | "
+            f"{one['wait']:.1f} / {five['wait']:.1f} |"
+        )
+    top = "\n".join(f"| {name} | {seconds:.2f} |" for name, seconds in results["unchanged_top"])
+    return f"""## Deploy
+
+Generated by `bench/deploy.py` (see `bench/README.md`, "Deploy"); a re-run replaces this section only.
+Run on {info["date"]}, {info["cpus"]} CPUs, Python {info["python"]}, ansible-core {info["ansible"]}; load average
+(1 min) {info["load_before"]:.2f} before, {info["load_after"]:.2f} after. Every number is one wall-clock run of
+`ansible-playbook` (the unchanged deploy: {len(walls)} runs) on a machine others share.
+
+**Unchanged commit** (the sample API already built and pushed; `deploy.yml --limit web`, nothing to do):
+median **{statistics.median(walls):.1f} s** (runs: {", ".join(f"{w:.1f}" for w in walls)}), `changed=0` in
+{sum(u["changed"] == 0 for u in unchanged)} of {len(unchanged)}. Ansible's own start-up (an empty play) is
+{results["startup"]:.1f} s. The no-op still runs every task of the provision plays: {u0["ok"]} ok and
+{u0["skipped"]} skipped tasks for the one host ({u0["tasks"]} task entries timed by profile_tasks), every AWS
+resource described and compared. Slowest tasks of that run:
+
+| task | s |
+|---|---|
+{top}
+
+**Where a real deploy's time goes** (a new tag of the sample: build with cached layers, push, rollout of 2 real
+containers with 5 s health checks):
+
+| deploy | wall (s) | build (s) | push (s) | rollout wait (s) | the rest: playbook overhead (s) |
+|---|---|---|---|---|---|
+| first deploy of the commit (setup{", built" if setup["build"] > 0 else ", already pushed"}) | {setup["wall"]:.1f} | \
+{setup["build"]:.1f} | {setup["push"]:.1f} | {setup["wait"]:.1f} | {setup["overhead"]:.1f} |
+| new tag | {new["wall"]:.1f} | {new["build"]:.1f} | {new["push"]:.1f} | {new["wait"]:.1f} | {new["overhead"]:.1f} |
+| unchanged commit (first run) | {u0["wall"]:.1f} | 0 | 0 | 0 | {u0["overhead"]:.1f} |
+
+"Rollout wait" is the service role's `Ensure the ECS service` task (UpdateService and the ecs_rollout wait);
+"push" is login, push and the digest read-back. The overhead (start-up included) is what the playbook costs on top
+of the work itself.
+
+**1 vs 5 services, forks 5** (simulated runner, `SHIPYARD_SIMULATE=start=1`, a small image already pushed:
+`-e shipyard_deploy_image_tag=bench`; each count on a fresh stack):
+
+| deploy | 1 service (s) | 5 services (s) | ratio | rollout wait 1 / 5 (s) |
+|---|---|---|---|---|
+{chr(10).join(rows)}
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the unchanged deploy (default 3)")
+    parser.add_argument("--doc", default=str(DOC), help="the markdown whose ## Deploy section to replace")
+    parser.add_argument("--no-doc", action="store_true", help="print the section only")
+    parser.add_argument("--keep-stack", action="store_true", help="leave a stack this run brought up running")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(REPO / "local"))
+    from shipyard_local.config import StackConfig  # needs local/ on sys.path first
+    from shipyard_local.stack import Stack
+
+    for key, value in BENCH_ENV.items():
+        os.environ.setdefault(key, value)
+    stack = Stack(StackConfig.from_env())
+    started = stack.up()
+    try:
+        env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
+        env.update(stack.environment())
+        env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+        base = _run([str(REPO / "scripts" / "node-base-image")], env=env, check=False)
+        if base.returncode != 0:
+            raise SystemExit("scripts/node-base-image failed: the sample API cannot be built")
+        load_before = os.getloadavg()[0]
+        with tempfile.TemporaryDirectory(prefix="shipyard-bench-deploy-") as tmp:
+            results = measure(Bench(env, Path(tmp), env["SHIPYARD_REGISTRY"]), args.repeat)
+        info = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "ansible": _version("ansible-core"),
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
+        }
+        text = section(results, info)
+        print(text)
+        (stack.config.state_dir / "bench-deploy.json").write_text(json.dumps(results, indent=1))
+        if not args.no_doc:
+            path = Path(args.doc)
+            path.write_text(replace_section(path.read_text() if path.exists() else "", text))
+            print(f"written: {path} (## Deploy section)")
+    finally:
+        if started and not args.keep_stack:
+            stack.down(started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""bench/rollout.py's pure helpers and its counting proxy (against a stand-in upstream on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "rollout.py"
+AUTH = (
+    "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/{service}/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=abc"
+)
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_rollout", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_rollout"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_operation_of_reads_json_targets_query_actions_and_the_service_from_the_scope(bench):
+    ecs = {"X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeServices", "Authorization": AUTH}
+    assert bench.operation_of({**ecs, "Authorization": AUTH.format(service="ecs")}, b"{}") == "ecs:DescribeServices"
+    elb = {"authorization": AUTH.format(service="elasticloadbalancing")}
+    body = b"Action=DescribeTargetHealth&Version=2015-12-01&TargetGroupArn=arn%3Ax"
+    assert bench.operation_of(elb, body) == "elasticloadbalancing:DescribeTargetHealth"
+    assert bench.operation_of({}, b"") == "?:?"
+
+
+def test_per_minute_and_the_table(bench):
+    assert bench.per_minute(30, 15.0) == 120.0
+    assert bench.per_minute(3, 0) is None
+    rows = [
+        {"story": "healthy", "tool": "ours", "verdict": "exit 0: succeeded", "right": "yes", "to_verdict": 1.94,
+         "to_exit": 3.1, "ran": 16.0, "calls": 24, "per_minute": 108.2},
+        {"story": "crash_loop", "tool": "aws-cli", "verdict": "no verdict | within 120 s", "right": "none",
+         "to_verdict": None,
+         "to_exit": None, "ran": 120.0, "calls": 9, "per_minute": 4.5},
+    ]  # fmt: skip
+    lines = bench.table(rows).splitlines()
+    assert lines[0].startswith("| story | tool | verdict |")
+    assert lines[2] == (
+        "| healthy | shipyard.fargate.ecs_rollout | exit 0: succeeded | yes | 1.9 | 3.1 | 16.0 | 24 | 108 |"
+    )
+    assert lines[3] == (
+        "| crash_loop | aws ecs wait services-stable | no verdict \\| within 120 s | none | — | — | 120.0 | 9 | 4 |"
+    )
+
+
+def test_targets_check_says_met_or_missed(bench):
+    rows = [
+        {"story": "crash_loop", "tool": "ours", "success": False, "to_verdict": 7.5, "per_minute": 40.0},
+        {"story": "healthy", "tool": "ours", "success": True, "to_verdict": 2.0, "per_minute": 90.0},
+        {"story": "healthy", "tool": "ecs-deploy", "success": True, "to_verdict": 0.1, "per_minute": 100.0},
+    ]
+    rows.append({"story": "image_pull", "tool": "ours", "success": False, "right": "no", "verdict": "exit 0: x"})
+    lines = bench.targets_check(rows)
+    assert len(lines) == 3
+    assert "MISSED: the verdict was not right (exit 0: x)" in lines[2]
+    assert "7.5 s after the event (MISSED" in lines[0]
+    assert "40 calls/min (met" in lines[0]
+    assert "2.0 s after the event (met" in lines[1]
+    assert "90 calls/min (MISSED" in lines[1]
+
+
+def test_first_verdict_line_is_the_rollout_verdict_not_the_rollback_one(bench):
+    lines = [
+        (1.0, "TASK [Roll the service out] ****"),
+        (2.0, "web: 0/2 new tasks running, 1 failed, targets 0/2 healthy (4s)"),
+        (3.0, "web: failed: 1 new task stopped"),
+        (9.0, "web: succeeded: rolled back"),
+    ]
+    assert bench.first_verdict_line(lines) == (3.0, "web: failed: 1 new task stopped")
+    assert bench.first_verdict_line(lines[:2]) is None
+
+
+class _Upstream(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        data = json.dumps({"host": self.headers["Host"], "echo": body.decode()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_the_proxy_forwards_unchanged_and_counts_each_operation(bench):
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    try:
+        with bench.CountingProxy(f"http://127.0.0.1:{upstream.server_address[1]}") as proxy:
+            for op in ("DescribeServices", "DescribeServices", "ListTasks"):
+                request = urllib.request.Request(  # noqa: S310 - http to 127.0.0.1
+                    proxy.url + "/",
+                    data=b'{"cluster": "c"}',
+                    headers={
+                        "X-Amz-Target": f"AmazonEC2ContainerServiceV20141113.{op}",
+                        "Authorization": AUTH.format(service="ecs"),
+                        "Host": "emulator.example:4566",
+                    },
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http to 127.0.0.1
+                    answer = json.loads(response.read())
+                assert answer == {"host": "emulator.example:4566", "echo": '{"cluster": "c"}'}
+            assert [op for _, op in proxy.requests] == ["ecs:DescribeServices", "ecs:DescribeServices", "ecs:ListTasks"]
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
