@@ -23,14 +23,15 @@ from ansible_collections.shipyard.fargate.plugins.module_utils import rollout
 display = Display()
 
 MODULE = "shipyard.fargate.ecs_rollout"
-INTERNAL = ("step", "detail", "log_task_arn", "log_container", "rollback_to")
+INTERNAL = ("step", "detail", "target_groups", "log_task_arn", "log_container", "rollback_to")
 NO_ROLLBACK = ("superseded", "service_missing", "service_inactive", "deployment_not_found")
 
 
 class StepFailed(Exception):
-    def __init__(self, result):
+    def __init__(self, result, from_step=True):
         super().__init__(result.get("msg", "ecs_rollout step failed"))
         self.result = result
+        self.from_step = from_step
 
 
 class ActionModule(ActionBase):
@@ -49,7 +50,9 @@ class ActionModule(ActionBase):
         try:
             result.update(self._run(args))
         except StepFailed as failed:
-            failed.result["api_calls"] = self._calls + failed.result.get("api_calls", 0)
+            # A module step that failed counted its own calls; a failed verdict already carries the total.
+            if failed.from_step:
+                failed.result["api_calls"] = self._calls + failed.result.get("api_calls", 0)
             result.update(failed.result)
             result["failed"] = True
         return result
@@ -71,12 +74,15 @@ class ActionModule(ActionBase):
 
     def _fetch_detail(self, observation, _state, calls):
         detail = [name for name, wanted in (("tasks", calls.tasks), ("targets", calls.targets)) if wanted]
-        res = self._step("observe", detail=detail)
+        groups = []
+        for balancer in (observation.service or {}).get("loadBalancers") or []:
+            if balancer.get("targetGroupArn") and balancer["targetGroupArn"] not in groups:
+                groups.append(balancer["targetGroupArn"])
+        res = self._step("observe", detail=detail, target_groups=groups)
         if res.get("throttled"):
             return replace(observation, throttled=True)
         return replace(
             observation,
-            service=res.get("service") or observation.service,
             tasks=tuple(res["tasks"]) if res.get("tasks") is not None else observation.tasks,
             target_health=res.get("target_health") if res.get("target_health") is not None else None,
         )
@@ -158,7 +164,7 @@ class ActionModule(ActionBase):
             out["changed"] = True
         out["elapsed"] = round(time.monotonic() - started, 1)
         out["api_calls"] = self._calls
-        raise StepFailed(out)
+        raise StepFailed(out, from_step=False)
 
     def _rollback(self, outcome, options):
         verdict, state = outcome.verdict, outcome.state

@@ -116,6 +116,11 @@ options:
     elements: str
     choices: [tasks, targets]
     default: []
+  target_groups:
+    description: Internal (the V(observe) step). The target groups whose health to describe.
+    type: list
+    elements: str
+    default: []
   log_task_arn:
     description: Internal (the V(logs) step). The task whose container log to read.
     type: str
@@ -144,7 +149,8 @@ attributes:
     platforms: all
 notes:
   - The AWS calls it makes, counted in RV(api_calls); DescribeServices each poll; ListTasks (running and stopped)
-    and DescribeTasks when the summary changed; DescribeTargetHealth per target group while targets come up;
+    and DescribeTasks when the summary changed; DescribeTargetHealth per target group while targets come up
+    (detail calls reuse that poll's DescribeServices);
     DescribeTaskDefinition and GetLogEvents for a failure.
   - Tasks started by a service carry the deployment id in C(startedBy); that is how new tasks are told from old.
 seealso:
@@ -346,10 +352,10 @@ def _resolve_task_definition(module, call, task_definition):
 
 def previous_revision(current_arn, active_arns):
     """The newest ACTIVE revision of the family older than ``current_arn`` (None: there is none). Pure."""
-    family, _, revision = current_arn.rsplit("/", 1)[-1].rpartition(":")
+    family, revision = current_arn.rsplit("/", 1)[-1].rsplit(":", 1)
     older = []
     for arn in active_arns:
-        other_family, _, other = arn.rsplit("/", 1)[-1].rpartition(":")
+        other_family, other = arn.rsplit("/", 1)[-1].rsplit(":", 1)
         if other_family == family and int(other) < int(revision):
             older.append((int(other), arn))
     return max(older)[1] if older else None
@@ -424,26 +430,26 @@ def _list_service_tasks(call, cluster, name):
 
 
 def step_observe(module, call):
+    """One poll: DescribeServices alone, or (``detail`` set) only the detail calls the waiter asked for."""
     params = module.params
     cluster, name = params["cluster"], params["service"]
     result = {"service": None, "failures": [], "tasks": None, "target_health": None, "throttled": False}
     try:
-        service, failures = _describe_service(module, call, cluster, name)
-        result.update(service=service, failures=failures)
-        if service is not None and "tasks" in params["detail"]:
+        if not params["detail"]:
+            service, failures = _describe_service(module, call, cluster, name)
+            result.update(service=service, failures=failures)
+        if "tasks" in params["detail"]:
             arns = _list_service_tasks(call, cluster, name)
             tasks = []
             for start in range(0, min(len(arns), MAX_DESCRIBE_TASKS * 3), MAX_DESCRIBE_TASKS):
                 chunk = arns[start : start + MAX_DESCRIBE_TASKS]
                 tasks.extend(call("describe_tasks", cluster=cluster, tasks=chunk).get("tasks") or [])
             result["tasks"] = tasks
-        if service is not None and "targets" in params["detail"]:
+        if "targets" in params["detail"]:
             health = {}
-            for balancer in service.get("loadBalancers") or []:
-                arn = balancer.get("targetGroupArn")
-                if arn and arn not in health:
-                    response = call("describe_target_health", api="elbv2", TargetGroupArn=arn)
-                    health[arn] = response.get("TargetHealthDescriptions") or []
+            for arn in params["target_groups"]:
+                response = call("describe_target_health", api="elbv2", TargetGroupArn=arn)
+                health[arn] = response.get("TargetHealthDescriptions") or []
             result["target_health"] = health
     except is_boto3_error_code(THROTTLING):
         result["throttled"] = True
@@ -513,6 +519,7 @@ def main():
             log_lines=dict(type="int", default=20),
             step=dict(type="str", choices=list(STEPS), default="start"),
             detail=dict(type="list", elements="str", choices=["tasks", "targets"], default=[]),
+            target_groups=dict(type="list", elements="str", default=[]),
             log_task_arn=dict(type="str"),
             log_container=dict(type="str"),
             rollback_to=dict(type="str"),

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-FORBIDDEN_TOP = {".venv", ".shipyard", "examples", ".git", ".ci", "collections", "local", "scripts", ".pytest_cache"}
+FORBIDDEN_TOP = {".venv", ".shipyard", "examples", "bench", ".git", ".ci", "collections", "local", "scripts", ".pytest_cache"}
 
 
 def test_build_ships_the_collection_and_nothing_local(tmp_path):

@@ -1,0 +1,79 @@
+"""bench/deploy.py's pure helpers: profile_tasks parsing, the time split, and its own section of the document."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "deploy.py"
+
+PROFILE_OUTPUT = """\
+PLAY RECAP *********************************************************************
+web                        : ok=151  changed=5    unreachable=0    failed=0    skipped=71   rescued=0    ignored=0
+
+TASKS RECAP ********************************************************************
+Thursday 26 November 2026  13:04:00 +0000 (0:00:00.100)       0:01:30.000 *****
+===============================================================================
+shipyard.fargate.registry : Ensure the ECR repository ------------------- 0.61s
+shipyard.fargate.image : Build the image from the Dockerfile ----------- 20.50s
+shipyard.fargate.image : Log the Docker engine in to the registry ------- 0.40s
+shipyard.fargate.image : Push the image tag ----------------------------- 9.10s
+shipyard.fargate.image : Read the pushed image's digest from the registry - 0.30s
+shipyard.fargate.service : Ensure the ECS service web ------------------ 31.00s
+Summary ----------------------------------------------------------------- 0.05s
+"""
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_deploy", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_deploy"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_profile_tasks_summary_is_read_in_run_order(bench):
+    run = bench.Run(["ansible-playbook"], 90.0, 0, PROFILE_OUTPUT)
+    tasks = run.tasks()
+    assert tasks[0] == ("shipyard.fargate.registry : Ensure the ECR repository", 0.61)
+    assert tasks[4] == ("shipyard.fargate.image : Read the pushed image's digest from the registry", 0.30)
+    assert len(tasks) == 7
+    assert run.recap()["web"] == {"ok": 151, "changed": 5, "failed": 0, "skipped": 71}
+
+
+def test_split_time_takes_build_push_and_wait_out_of_the_wall_time(bench):
+    split = bench.split_time(bench.Run(["ansible-playbook"], 90.0, 0, PROFILE_OUTPUT))
+    assert split["build"] == pytest.approx(20.5)
+    assert split["push"] == pytest.approx(0.4 + 9.1 + 0.3)
+    assert split["wait"] == pytest.approx(31.0)
+    assert split["overhead"] == pytest.approx(90.0 - 20.5 - 9.8 - 31.0)
+    assert split["tasks"] == 7
+
+
+def test_the_deploy_section_is_appended_then_replaced_leaving_the_rest_alone(bench):
+    theirs = "# Benchmarks\n\n| a | b |\n"
+    once = bench.replace_section(theirs, "## Deploy\n\nfirst")
+    assert once.startswith(theirs)
+    assert once.count(bench.BEGIN) == 1
+    twice = bench.replace_section(once + "\nafter\n", "## Deploy\n\nsecond")
+    assert "first" not in twice
+    assert "second" in twice
+    assert twice.startswith(theirs)
+    assert twice.endswith("after\n")
+
+
+def test_the_five_service_inventory_names_each_service_once(bench, tmp_path):
+    (tmp_path / "host_vars").mkdir()
+    (tmp_path / "host_vars" / "web.yml").write_text("x: 1\n")
+    bench.five_services_inventory(tmp_path, ["svc1", "svc2"])
+    hosts = yaml.safe_load((tmp_path / "hosts.yml").read_text())["all"]["children"]["services"]["hosts"]
+    assert list(hosts) == ["svc1", "svc2"]
+    assert sorted(p.name for p in (tmp_path / "host_vars").iterdir()) == ["svc1.yml", "svc2.yml"]
+    svc2 = yaml.safe_load((tmp_path / "host_vars" / "svc2.yml").read_text())
+    assert svc2["load_balancer_service_priority"] == 20
+    assert svc2["service_environment"] == {"SHIPYARD_SIMULATE": "start=1"}
