@@ -10,7 +10,9 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-FORBIDDEN_TOP = {".venv", ".shipyard", "examples", "bench", ".git", ".ci", "collections", "local", "scripts", ".pytest_cache"}
+FORBIDDEN_TOP = {
+    ".venv", ".shipyard", "examples", "bench", ".git", ".ci", "collections", "local", "scripts", ".pytest_cache",
+}  # fmt: skip
 
 
 def test_build_ships_the_collection_and_nothing_local(tmp_path):
