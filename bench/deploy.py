@@ -64,7 +64,7 @@ QUICK_HEALTH = {
 # The tasks that are build, push and the rollout wait (profile_tasks names: "<role> : <task>").
 BUILD = ("Build the image from the Dockerfile",)
 PUSH = ("Log the Docker engine in to the registry", "Push the image tag", "Read the pushed image's digest")
-WAIT = ("Ensure the ECS service",)
+WAIT = ("Roll the service out to the task definition",)
 PROFILE_LINE = re.compile(r"^(?P<name>\S.*?) -+ (?P<seconds>\d+\.\d+)s$")
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+"
                    r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)", re.M)  # fmt: skip
@@ -109,6 +109,7 @@ def split_time(run: Run) -> dict[str, float]:
         "wait": wait,
         "overhead": run.seconds - build - push - wait,
         "tasks": len(run.tasks()),
+        "timings": run.tasks(),
     }
 
 
@@ -307,9 +308,9 @@ containers with 5 s health checks):
 | new tag | {new["wall"]:.1f} | {new["build"]:.1f} | {new["push"]:.1f} | {new["wait"]:.1f} | {new["overhead"]:.1f} |
 | unchanged commit (first run) | {u0["wall"]:.1f} | 0 | 0 | 0 | {u0["overhead"]:.1f} |
 
-"Rollout wait" is the service role's `Ensure the ECS service` task (UpdateService and the ecs_rollout wait);
-"push" is login, push and the digest read-back. The overhead (start-up included) is what the playbook costs on top
-of the work itself.
+"Rollout wait" is the service role's `Roll the service out to the task definition` task (ecs_rollout:
+UpdateService and the wait); "push" is login, push and the digest read-back. The overhead (start-up included) is
+what the playbook costs on top of the work itself.
 
 **1 vs 5 services, forks 5** (simulated runner, `SHIPYARD_SIMULATE=start=1`, a small image already pushed:
 `-e shipyard_deploy_image_tag=bench`; each count on a fresh stack):

@@ -23,7 +23,7 @@ shipyard.fargate.image : Build the image from the Dockerfile ----------- 20.50s
 shipyard.fargate.image : Log the Docker engine in to the registry ------- 0.40s
 shipyard.fargate.image : Push the image tag ----------------------------- 9.10s
 shipyard.fargate.image : Read the pushed image's digest from the registry - 0.30s
-shipyard.fargate.service : Ensure the ECS service web ------------------ 31.00s
+shipyard.fargate.service : Roll the service out to the task definition - 31.00s
 Summary ----------------------------------------------------------------- 0.05s
 """
 

@@ -593,7 +593,15 @@ class Engine:
             return None, random_private_ip()
         ec2 = ec2_backends[backend.account_id][backend.region_name]
         subnet = ec2.get_subnet(vpc["subnets"][0])
+        # An address no other ENI of the subnet holds: targets are ip:port, so a task sharing a running task's
+        # address would take that task's target with it when it stops (seen: a crashing task deregistering a
+        # healthy one). Random, as AWS's choice is, retried on a clash.
+        in_use = {eni.private_ip_address for eni in ec2.enis.values() if getattr(eni.subnet, "id", None) == subnet.id}
         ip = random_private_ip(subnet.cidr_block)
+        for _ in range(100):
+            if ip not in in_use:
+                break
+            ip = random_private_ip(subnet.cidr_block)
         eni = ec2.create_network_interface(
             subnet=subnet, private_ip_address=ip, group_ids=vpc.get("securityGroups") or [], description="ECS task"
         )
