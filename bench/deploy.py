@@ -142,13 +142,29 @@ def five_services_inventory(root: Path, names: list[str]) -> None:
         )
 
 
+def sample_checkout(root: Path) -> str:
+    """The sample API's source in a git checkout of its own at ``root``; returns its commit.
+
+    Commits to this repository during a run would otherwise change the image tag (the source's commit) between
+    the "unchanged" deploys. A fixed author and date make the commit the same for the same content, so the
+    registry's copy from an earlier bench run is found again.
+    """
+    shutil.copytree(REPO / "examples" / "nestjs-api", root, ignore=shutil.ignore_patterns("node_modules", "dist"))
+    when = "2026-01-01T00:00:00+0000"
+    env = dict(os.environ, GIT_AUTHOR_DATE=when, GIT_COMMITTER_DATE=when)
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-C", str(root)]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "sample"]):
+        _run([*git, *args], env=env)
+    return _run([*git, "rev-parse", "HEAD"], stdout=subprocess.PIPE, text=True).stdout.strip()[:12]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Runs
 
 
 class Bench:
-    def __init__(self, env: dict[str, str], tmp: Path, registry: str):
-        self.env, self.tmp, self.registry = env, tmp, registry
+    def __init__(self, env: dict[str, str], tmp: Path, registry: str, outputs: Path):
+        self.env, self.tmp, self.registry, self.outputs = env, tmp, registry, outputs  # outputs: each run's output
 
     def inventory(self, prefix: str, services: list[str] | None = None, stack: str | None = None) -> tuple[str, str]:
         name = stack or f"{prefix}{uuid.uuid4().hex[:6]}"
@@ -174,6 +190,9 @@ class Bench:
         began = time.monotonic()
         done = _run(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
         run = Run(argv, round(time.monotonic() - began, 1), done.returncode, done.stdout)
+        self.outputs.mkdir(parents=True, exist_ok=True)
+        log = self.outputs / f"{len(list(self.outputs.iterdir())) + 1:02d}.log"
+        log.write_text(" ".join(argv) + "\n" + run.output)
         if run.returncode != 0:
             raise SystemExit(f"failed ({run.returncode}): {' '.join(argv)}\n{run.output[-4000:]}")
         return run
@@ -217,8 +236,14 @@ def measure(bench: Bench, repeat: int) -> dict:
     # 1 + 2: the sample API, real image, docker runner. A fixed stack name keeps the registry's copy of the commit
     # across bench runs (the registry is on disk; the emulator forgets), so the setup deploy builds only once.
     stack, inventory = bench.inventory("bd", stack="bench-deploy")
+    results["commit"] = sample_checkout(bench.tmp / "nestjs-api")
+    web = Path(inventory) / "host_vars" / "web.yml"
+    web.write_text(
+        yaml.safe_dump({**yaml.safe_load(web.read_text()), "image_source_dir": str(bench.tmp / "nestjs-api")})
+    )
     setup = bench.playbook("playbooks/deploy.yml", "-i", inventory, "--limit", "web")
     results["setup"] = split_time(setup)
+    results["setup_built"] = ", built)" in " ".join(setup.output.split())
     print(f"setup deploy of the commit: {setup.seconds} s ({results['setup']})", flush=True)
     unchanged = []
     for _ in range(repeat):
@@ -303,7 +328,7 @@ containers with 5 s health checks):
 
 | deploy | wall (s) | build (s) | push (s) | rollout wait (s) | the rest: playbook overhead (s) |
 |---|---|---|---|---|---|
-| first deploy of the commit (setup{", built" if setup["build"] > 0 else ", already pushed"}) | {setup["wall"]:.1f} | \
+| first deploy of the commit ({"built" if results["setup_built"] else "already pushed"}) | {setup["wall"]:.1f} | \
 {setup["build"]:.1f} | {setup["push"]:.1f} | {setup["wait"]:.1f} | {setup["overhead"]:.1f} |
 | new tag | {new["wall"]:.1f} | {new["build"]:.1f} | {new["push"]:.1f} | {new["wait"]:.1f} | {new["overhead"]:.1f} |
 | unchanged commit (first run) | {u0["wall"]:.1f} | 0 | 0 | 0 | {u0["overhead"]:.1f} |
@@ -347,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("scripts/node-base-image failed: the sample API cannot be built")
         load_before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory(prefix="shipyard-bench-deploy-") as tmp:
-            results = measure(Bench(env, Path(tmp), env["SHIPYARD_REGISTRY"]), args.repeat)
+            outputs = stack.config.state_dir / "bench-deploy-runs"
+            shutil.rmtree(outputs, ignore_errors=True)
+            results = measure(Bench(env, Path(tmp), env["SHIPYARD_REGISTRY"], outputs), args.repeat)
         info = {
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "cpus": os.cpu_count(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -35,6 +36,17 @@ def inventory(tmp_path_factory):
         "load_balancer_service_deregistration_delay": 2,
     }
     (path / "group_vars" / "all" / "zz_test.yml").write_text(yaml.safe_dump(settings))
+    # The tasks are simulated, so the image only has to exist: a one-file image from scratch, built from a git
+    # checkout of its own (the deploy tags it with that commit), instead of the sample API.
+    source = tmp_path_factory.mktemp("source")
+    (source / "Dockerfile").write_text("FROM scratch\nCOPY version.txt /version.txt\n")
+    (source / "version.txt").write_text(name + "\n")
+    for command in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "image"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *command], cwd=source, check=True)
+    host_file = path / "host_vars" / "web.yml"
+    host_vars = yaml.safe_load(host_file.read_text())
+    host_vars.update(image_source_dir=str(source), image_build_args={}, image_version_build_arg="")
+    host_file.write_text(yaml.safe_dump(host_vars))
     return {"name": name, "path": str(path)}
 
 
