@@ -24,9 +24,9 @@ venv: ## create or reuse .venv with the pinned packages
 	@scripts/bootstrap
 
 demo: venv up ## the whole flow on the local cloud: provision, build + push + deploy the sample API, print its URL
-	@set -a; source $(ENV_FILE); set +a; scripts/node-base-image
-	@set -a; source $(ENV_FILE); set +a; ansible-playbook playbooks/deploy.yml --limit web
 	@set -a; source $(ENV_FILE); set +a; \
+	scripts/node-base-image; \
+	ansible-playbook playbooks/deploy.yml --limit web; \
 	echo; echo "web answers through the local load balancer ($$SHIPYARD_LB_URL, routed by host name):"; \
 	echo "  curl -H 'Host: web.shipyard.test' $$SHIPYARD_LB_URL/health"; \
 	echo -n "  -> "; curl -sS --max-time 5 -H 'Host: web.shipyard.test' "$$SHIPYARD_LB_URL/health"; echo; \

@@ -16,7 +16,7 @@ stack of its own:
    everything), a new version (a changed task definition rolled out) and an unchanged re-deploy.
 
 Run from the repository root: ``.venv/bin/python bench/deploy.py [--repeat 3] [--no-doc]``. It uses (or brings up,
-and then stops) a local stack: ``.shipyard-bench`` and ports 47710/47750/47780 unless ``SHIPYARD_STATE_DIR`` /
+and then stops) a local stack: ``.shipyard-bench`` and ports 29710/29750/29780 unless ``SHIPYARD_STATE_DIR`` /
 ``SHIPYARD_*_PORT`` say otherwise (the same stack as ``bench/rollout.py``; run them one after the other). The
 results replace the ``## Deploy`` section at the end of ``docs/benchmarks.md`` (between its markers) and nothing
 else in that file.
@@ -45,16 +45,19 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "bench") not in sys.path:  # bench/docsections.py, also when this file is loaded by path (tests)
+    sys.path.insert(0, str(REPO / "bench"))
+import docsections  # noqa: E402 - needs bench/ on sys.path first
+
 BIN = Path(sys.executable).parent
 DOC = REPO / "docs" / "benchmarks.md"
-BEGIN = "<!-- bench/deploy.py: begin (generated; bench/rollout.py keeps it) -->"
-END = "<!-- bench/deploy.py: end -->"
+BEGIN, END = docsections.markers("bench/deploy.py", "bench/rollout.py")
 
 BENCH_ENV = {
     "SHIPYARD_STATE_DIR": str(REPO / ".shipyard-bench"),
-    "SHIPYARD_EMULATOR_PORT": "47710",
-    "SHIPYARD_REGISTRY_PORT": "47750",
-    "SHIPYARD_LB_PORT": "47780",
+    "SHIPYARD_EMULATOR_PORT": "29710",
+    "SHIPYARD_REGISTRY_PORT": "29750",
+    "SHIPYARD_LB_PORT": "29780",
 }
 QUICK_HEALTH = {
     "load_balancer_service_health_check_interval": 5,
@@ -114,12 +117,8 @@ def split_time(run: Run) -> dict[str, float]:
 
 
 def replace_section(document: str, section: str) -> str:
-    """``document`` with the text between BEGIN and END replaced by ``section`` (appended when absent)."""
-    block = f"{BEGIN}\n{section.strip()}\n{END}\n"
-    if BEGIN in document and END in document:
-        head, rest = document.split(BEGIN, 1)
-        return head + block + rest.split(END, 1)[1].lstrip("\n")
-    return document.rstrip("\n") + ("\n\n" if document.strip() else "") + block
+    """``document`` with this script's section (between BEGIN and END) replaced by ``section``."""
+    return docsections.replace_section(document, section, BEGIN, END)
 
 
 def five_services_inventory(root: Path, names: list[str]) -> None:
@@ -315,9 +314,10 @@ Run on {info["date"]}, {info["cpus"]} CPUs, Python {info["python"]}, ansible-cor
 **Unchanged commit** (the sample API already built and pushed; `deploy.yml --limit web`, nothing to do):
 median **{statistics.median(walls):.1f} s** (runs: {", ".join(f"{w:.1f}" for w in walls)}), `changed=0` in
 {sum(u["changed"] == 0 for u in unchanged)} of {len(unchanged)}. Ansible's own start-up (an empty play) is
-{results["startup"]:.1f} s. The no-op still runs every task of the provision plays: {u0["ok"]} ok and
-{u0["skipped"]} skipped tasks for the one host ({u0["tasks"]} task entries timed by profile_tasks), every AWS
-resource described and compared. Slowest tasks of that run:
+{results["startup"]:.1f} s. The service exists, so the deploy takes its short path: the pre-flight checks, then
+read-only look-ups of the repository, secret and IAM roles, the image tag in the registry, the task definition
+compared and the rollout found complete; {u0["ok"]} ok and {u0["skipped"]} skipped tasks for the one host
+({u0["tasks"]} task entries timed by profile_tasks). Slowest tasks of that run:
 
 | task | s |
 |---|---|

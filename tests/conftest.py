@@ -23,13 +23,19 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                    r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)", re.M)  # fmt: skip
+# Seconds after its request that the emulator (moto) reports a DNS-validated ACM certificate ISSUED; moto's default
+# is 60, which every test that waits for a certificate would sit through. A few seconds keep the request itself
+# PENDING_VALIDATION (the module reads it back within milliseconds); a stack the session reuses keeps its own value.
+ACM_VALIDATION_WAIT = "5"
 
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[Stack]:
     """The local stack: reused when it already runs, else brought up and, at the end, torn down."""
     stack = Stack(StackConfig.from_env())
-    started = stack.up()
+    with pytest.MonkeyPatch.context() as patch:  # the emulator reads it at start (an explicit setting wins)
+        patch.setenv("MOTO_ACM_VALIDATION_WAIT", os.environ.get("MOTO_ACM_VALIDATION_WAIT", ACM_VALIDATION_WAIT))
+        started = stack.up()
     yield stack
     if started:
         stack.down(started)
@@ -109,7 +115,8 @@ def role_runner(run_playbook, tmp_path):
     """``role_runner(playbook, fixed_vars)`` -> ``run(*ansible_args, **role_vars)``: a test playbook for one role.
 
     The role's options go in as extra vars (``-e @file``); the playbook writes the role's fact as JSON to
-    ``result_file``, returned as ``outcome.fact`` (None when the run did not get that far).
+    ``result_file``, returned as ``outcome.fact`` (None when the run did not get that far, or the playbook writes
+    none). Runs are ``--limit web``; a role with apply and destroy playbooks takes one runner for each.
     """
 
     def make(playbook: str, fixed_vars: dict):

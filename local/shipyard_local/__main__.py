@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import procs, system
-from .config import ConfigError, StackConfig
+from .config import ConfigError, StackConfig, ephemeral_port_range
 from .stack import Stack
 
 NOTE = (
@@ -33,6 +33,23 @@ def _print_status(stack: Stack) -> bool:
     return up
 
 
+def _ephemeral_ports_note(config: StackConfig) -> str | None:
+    """A warning when a port is in the kernel's ephemeral range: a free port there now may be taken later."""
+    ephemeral = ephemeral_port_range()
+    if not ephemeral:
+        return None
+    low, high = ephemeral
+    inside = [f"{name}={port}" for name, port in config.ports().items() if low <= port <= high]
+    if not inside:
+        return None
+    verb = "is" if len(inside) == 1 else "are"
+    return (
+        f"note: {', '.join(inside)} {verb} in this machine's ephemeral port range {low}-{high}: any outgoing "
+        f"connection can take such a port while the stack is down, and the next `up` then fails; ports below {low} "
+        "avoid that."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shipyard_local", description=__doc__)
     parser.add_argument(
@@ -47,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             started = stack.up()
             print(f"local stack up (started now: {', '.join(started) or 'nothing, all parts were running'})")
+            note = _ephemeral_ports_note(stack.config)
+            if note:
+                print(note, file=sys.stderr)
             _print_status(stack)
             return 0
         if args.command == "down":

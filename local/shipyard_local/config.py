@@ -11,16 +11,28 @@ from pathlib import Path
 LOCAL_DIR = Path(__file__).resolve().parents[1]  # local/: this package's parent, for PYTHONPATH
 REPO_ROOT = LOCAL_DIR.parent
 
-# Defaults stay clear of the ports common services use (5000, 8080, 4566, ...).
-DEFAULT_EMULATOR_PORT = 47010
-DEFAULT_REGISTRY_PORT = 47050
-DEFAULT_LB_PORT = 47080  # the local load balancer (every ALB listener of the emulator, one port)
+# Defaults stay clear of the ports common services use (5000, 8080, 4566, ...) and below the kernel's ephemeral
+# range (Linux: 32768-60999 unless tuned), from which every outgoing connection takes its local port: a port in
+# that range can be taken by any connection while the stack is down.
+DEFAULT_EMULATOR_PORT = 29010
+DEFAULT_REGISTRY_PORT = 29050
+DEFAULT_LB_PORT = 29080  # the local load balancer (every ALB listener of the emulator, one port)
 DEFAULT_REGION = "us-east-1"
 HOST = "127.0.0.1"
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
 class ConfigError(ValueError):
     """A setting from the environment is invalid; the message names the variable."""
+
+
+def ephemeral_port_range(path: Path = EPHEMERAL_RANGE_FILE) -> tuple[int, int] | None:
+    """The kernel's range of local ports for outgoing connections, ``(low, high)``; None where it cannot be read."""
+    try:
+        low, high = (int(field) for field in path.read_text().split())
+    except (OSError, ValueError):
+        return None
+    return low, high
 
 
 def _port(env: dict[str, str], name: str, default: int) -> int:
@@ -58,17 +70,21 @@ class StackConfig:
             region=env.get("SHIPYARD_AWS_REGION") or DEFAULT_REGION,
             lb_port=_port(env, "SHIPYARD_LB_PORT", DEFAULT_LB_PORT),
         )
-        ports = {
-            "SHIPYARD_EMULATOR_PORT": config.emulator_port,
-            "SHIPYARD_REGISTRY_PORT": config.registry_port,
-            "SHIPYARD_LB_PORT": config.lb_port,
-        }
+        ports = config.ports()
         names = list(ports)
         for i, first in enumerate(names):
             for second in names[i + 1 :]:
                 if ports[first] == ports[second]:
                     raise ConfigError(f"{first} and {second} must differ, both are {ports[first]}")
         return config
+
+    def ports(self) -> dict[str, int]:
+        """Each port by the variable that sets it."""
+        return {
+            "SHIPYARD_EMULATOR_PORT": self.emulator_port,
+            "SHIPYARD_REGISTRY_PORT": self.registry_port,
+            "SHIPYARD_LB_PORT": self.lb_port,
+        }
 
     # --- derived paths -------------------------------------------------------------
     @property

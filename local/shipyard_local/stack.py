@@ -6,6 +6,7 @@ so a reused PID is never mistaken for ours). ``down`` reads that record and noth
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -16,7 +17,7 @@ from typing import Any
 
 from . import docker_engine, procs, registry, system
 from .cloud.runners import docker as docker_runner
-from .config import LOCAL_DIR, StackConfig
+from .config import LOCAL_DIR, StackConfig, ephemeral_port_range
 
 EMULATOR_MARKER = "shipyard_local.emulator"
 REGISTRY_MARKER = "docker-registry"
@@ -25,13 +26,36 @@ PARTS = ("emulator", "docker", "registry")
 
 
 class PortInUse(procs.StartError):
-    """Another program listens on a port the stack wants; the message names the variable to change."""
+    """A port the stack wants cannot be listened on; the message names the variable to change."""
 
 
-def _port_busy(host: str, port: int) -> bool:
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Why a server could not listen on ``host:port`` now; None when it could.
+
+    A trial bind with SO_REUSEADDR, as the stack's servers bind (werkzeug, http.server, Go's net.Listen). Unlike a
+    connect test, it also fails when a connection on this host uses the port as its local end (the kernel hands any
+    port of its ephemeral range to outgoing connections). It cannot tell about later: between this check and the
+    part's own bind, or whenever the stack is down, the port can still be taken.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            return error
+    return None
+
+
+def _port_advice(port: int, variable: str) -> str:
+    """What to do about a port that could not be listened on: the variable to set, and where to pick from."""
+    advice = f"set {variable} to a free port"
+    ephemeral = ephemeral_port_range()
+    if ephemeral and ephemeral[0] <= port <= ephemeral[1]:
+        advice += (
+            f" below {ephemeral[0]} ({port} lies in this machine's ephemeral port range {ephemeral[0]}-{ephemeral[1]},"
+            " from which outgoing connections take their local port)"
+        )
+    return advice
 
 
 def _emulator_answers(config: StackConfig) -> bool:
@@ -77,6 +101,8 @@ class Stack:
                 lambda: _emulator_answers(cfg), name="AWS API emulator", log=cfg.logs_dir / "emulator.log",
                 **self._watch(record["emulator"]),
             )  # fmt: skip
+            if "emulator" in started:
+                self._check_load_balancer()
             password = self._up_registry(record, started)
             docker = record["docker"]
             if docker["mode"] == "private":
@@ -101,11 +127,28 @@ class Stack:
         return {"pid": part["pid"], "marker": part["marker"]}
 
     def _claim_port(self, port: int, variable: str, name: str) -> None:
-        if _port_busy(self.config.host, port):
-            raise PortInUse(
-                f"{name}: port {self.config.host}:{port} is already in use by another program; "
-                f"set {variable} to a free port."
-            )
+        """Fail, naming ``variable``, when ``port`` cannot be listened on now (see ``_bind_error`` for the limits)."""
+        error = _bind_error(self.config.host, port)
+        if error is None:
+            return
+        address = f"{self.config.host}:{port}"
+        if error.errno == errno.EADDRINUSE:
+            cause = f"{address} is in use (a program listens there, or a connection uses it as its local port)"
+        else:
+            cause = f"cannot listen on {address}: {error.strerror or error}"
+        raise PortInUse(f"{name}: {cause}; {_port_advice(port, variable)}.")
+
+    def _check_load_balancer(self) -> None:
+        """The load balancer binds inside the emulator, after the emulator's own port: fail if that bind failed."""
+        note = str(self.cloud().get("load_balancer", ""))
+        if not note.startswith("failed to start"):
+            return
+        log = self.config.logs_dir / "emulator.log"
+        if "Address already in use" in note:
+            advice = _port_advice(self.config.lb_port, "SHIPYARD_LB_PORT")
+            raise PortInUse(f"local load balancer (in the emulator): {note}; {advice}. Log: {log}")
+        name = "local load balancer (in the emulator)"
+        raise procs.StartError(f"{name}: {note}. Last lines of {log}:\n{procs.tail(log)}")
 
     def _up_emulator(self, record: dict[str, Any], started: list[str]) -> None:
         cfg = self.config
@@ -125,6 +168,7 @@ class Stack:
             SHIPYARD_AWS_REGION=cfg.region,
         )
         argv = [sys.executable, "-m", EMULATOR_MARKER, "--host", cfg.host, "--port", str(cfg.emulator_port)]
+        (cfg.state_dir / "cloud.json").unlink(missing_ok=True)  # what this start reports, not an older one
         pid = procs.spawn(argv, cfg.logs_dir / "emulator.log", env=env)
         record["emulator"] = {"pid": pid, "marker": EMULATOR_MARKER, "address": cfg.emulator_url}
         started.append("emulator")

@@ -23,7 +23,7 @@ from ansible_collections.shipyard.fargate.plugins.module_utils import rollout
 display = Display()
 
 MODULE = "shipyard.fargate.ecs_rollout"
-INTERNAL = ("step", "detail", "target_groups", "log_task_arn", "log_container", "rollback_to")
+INTERNAL = ("step", "detail", "target_groups", "log_task_arn", "log_container", "log_task_definition", "rollback_to")
 NO_ROLLBACK = ("superseded", "service_missing", "service_inactive", "deployment_not_found")
 
 
@@ -47,6 +47,7 @@ class ActionModule(ActionBase):
         self._args = args
         self._task_vars = task_vars
         self._calls = 0
+        self._last_service = None
         try:
             result.update(self._run(args))
         except StepFailed as failed:
@@ -68,12 +69,14 @@ class ActionModule(ActionBase):
 
     def _fetch_service(self):
         res = self._step("observe")
+        self._last_service = res.get("service")
         return rollout.Observation(
             service=res.get("service"), failures=tuple(res.get("failures") or ()), throttled=bool(res.get("throttled"))
         )
 
     def _fetch_detail(self, observation, _state, calls):
-        detail = [name for name, wanted in (("tasks", calls.tasks), ("targets", calls.targets)) if wanted]
+        wanted = (("tasks", calls.tasks or calls.stopped), ("stopped", calls.stopped), ("targets", calls.targets))
+        detail = [name for name, ask in wanted if ask]
         groups = []
         for balancer in (observation.service or {}).get("loadBalancers") or []:
             if balancer.get("targetGroupArn") and balancer["targetGroupArn"] not in groups:
@@ -87,7 +90,8 @@ class ActionModule(ActionBase):
             target_health=res.get("target_health") if res.get("target_health") is not None else None,
         )
 
-    def _wait(self, state, options):
+    def _wait(self, state, options, service):
+        """Wait for the verdict, starting from ``service`` as the caller's last step returned it (no new call)."""
         name = state.service_name or self._args["service"]
 
         def report(line):
@@ -103,13 +107,20 @@ class ActionModule(ActionBase):
             rng=random.SystemRandom(),
             report=report,
             now=lambda: datetime.now(timezone.utc),  # noqa: UP017 - datetime.UTC is 3.11+
+            initial=rollout.Observation(service=service) if service else None,
         )
         verdict = outcome.verdict
+        # The verdict line first: the log tail read next only adds lines below the message's first one.
+        display.display(f"{name}: {verdict.kind.lower()}: {verdict.message.splitlines()[0] if verdict.message else ''}")
         if verdict.kind == rollout.FAILED and verdict.log_task_arn and self._args.get("log_lines", 20) != 0:
-            logs = self._step("logs", log_task_arn=verdict.log_task_arn, log_container=verdict.log_container)
+            logs = self._step(
+                "logs",
+                log_task_arn=verdict.log_task_arn,
+                log_container=verdict.log_container,
+                log_task_definition=outcome.state.task_definition_arn,  # the failed tasks are the deployment's
+            )
             verdict = rollout.attach_log_tail(verdict, logs.get("events"), int(self._args.get("log_lines") or 20))
             outcome = replace(outcome, verdict=verdict)
-        display.display(f"{name}: {verdict.kind.lower()}: {verdict.message.splitlines()[0] if verdict.message else ''}")
         return outcome
 
     # --- the whole story ---------------------------------------------------------------------------------
@@ -145,7 +156,8 @@ class ActionModule(ActionBase):
             or (None if args.get("deployment_id") else _primary_task_definition(start["service"])),
             previous_task_definition_arn=start.get("previous_task_definition_arn"),
         )
-        outcome = self._wait(state, options)
+        state = replace(state, calls_before=self._calls, seconds_before=time.monotonic() - started)
+        outcome = self._wait(state, options, start["service"])
         out = dict(base, **rollout.result(outcome))
         out["api_calls"] = self._calls
         verdict = outcome.verdict
@@ -174,7 +186,8 @@ class ActionModule(ActionBase):
         name = state.service_name or self._args["service"]
         if verdict.reason_code == "circuit_breaker_rollback" and verdict.rollback_deployment_id:
             display.display(f"{name}: ECS's circuit breaker rolls back, waiting for {verdict.rollback_deployment_id}")
-            service = self._fetch_service().service
+            # The poll that saw the rollback holds ECS's rollback deployment: the wait for it starts from there.
+            service = self._last_service or self._fetch_service().service
             back = rollout.start_state(service, deployment_id=verdict.rollback_deployment_id)
         else:
             target = state.previous_task_definition_arn
@@ -184,8 +197,13 @@ class ActionModule(ActionBase):
             service = self._step("rollback", rollback_to=target)["service"]
             back = rollout.start_state(service, task_definition_arn=target)
         # What ECS said about the failed deployment is history for the rollback: only newer events count.
-        back = replace(back, since=rollout.after_newest_event(service) or back.since)
-        back_outcome = self._wait(back, options)
+        back = replace(
+            back,
+            since=rollout.after_newest_event(service) or back.since,
+            calls_before=self._calls,
+            seconds_before=state.seconds_before + state.elapsed + (time.monotonic() - began),
+        )
+        back_outcome = self._wait(back, options, service)
         return {
             "verdict": back_outcome.verdict.kind,
             "reason_code": back_outcome.verdict.reason_code,

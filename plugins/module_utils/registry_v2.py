@@ -34,7 +34,11 @@ PATH_PATTERN = re.compile(rf"^{PATH_COMPONENT}(?:/{PATH_COMPONENT})*$")
 
 
 def registry_argument_spec():
-    """The options every registry module shares (``password`` is ``no_log``)."""
+    """The options every registry module shares (``password`` is ``no_log``).
+
+    Documented once, in the ``shipyard.fargate.registry_v2`` doc fragment (plugins/doc_fragments/registry_v2.py):
+    a change here goes there too.
+    """
     return dict(
         repository=dict(type="str", required=True),
         username=dict(type="str"),

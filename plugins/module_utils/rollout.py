@@ -67,6 +67,7 @@ TROUBLE_PATTERNS = (
     ("unable to", re.compile(r"\((?:service|task) [^)]*\) (?:was|is) unable to ", re.IGNORECASE)),
 )
 _EVENT_DEPLOYMENT = re.compile(r"\(deployment (ecs-svc/\d+)\)")
+_EVENT_TASK = re.compile(r"\(task ([0-9A-Za-z-]+)\)")
 _ROLLING_BACK = re.compile(r"rolling back to deployment (ecs-svc/\d+)", re.IGNORECASE)
 
 # DescribeTasks stopCode values that are the task's own failure (not a scale-in, a user or Spot).
@@ -88,11 +89,23 @@ class Options:
     # How long a target of a running new task may stay `unhealthy` before the rollout fails (at least
     # the service's healthCheckGracePeriodSeconds, when that is longer).
     unhealthy_grace: float = 60.0
-    fast_delay: float = 1.0
+    # Polls are fast_delay apart during the first fast_period seconds and for fast_period seconds after any
+    # change, then grow by `growth` per quiet poll up to max_delay: 4 s keeps a task that stops during a quiet
+    # stretch reported within 5 s, at about 15 DescribeServices a minute.
+    fast_delay: float = 2.0
     fast_period: float = 10.0
-    max_delay: float = 15.0
+    max_delay: float = 4.0
     growth: float = 1.5
     throttle_cap: float = 30.0
+    # A target health reading at most this old in which every new target was healthy still counts for the
+    # success verdict once DescribeServices says the deployment completed; older, it is read again.
+    targets_max_age: float = 5.0
+    # The pace: the next poll waits until the calls made so far, plus `calls_per_poll` for it and less a burst
+    # of `call_burst` (the start, the first details), fit in `calls_per_minute` of the time since the rollout
+    # began (0 turns the pace off). 6 + 54/min keeps any rollout of a minute or more within 60 calls a minute.
+    calls_per_minute: float = 54.0
+    call_burst: int = 6
+    calls_per_poll: int = 1
 
 
 @dataclass(frozen=True)
@@ -147,21 +160,35 @@ class Summary:
     targets_healthy: int = 0
     targets_total: int | None = None  # None: no load balancer
     latest_event_id: str | None = None
+    # The newest service event since the deployment began that names a task not known to be another
+    # deployment's ("has started 1 tasks: (task ...)"): a task of ours may have come or gone.
+    task_event_id: str | None = None
     # Running new tasks the last DescribeTasks detail knows; fewer than ``running``: the detail is stale.
     tasks_known: int = field(default=0, compare=False)
 
-    def service_level(self) -> tuple:
-        """The part DescribeServices alone tells (what decides whether detail calls are needed)."""
+    def task_level(self) -> tuple:
+        """The part of DescribeServices that says our tasks moved (what decides whether to describe them again).
+
+        Not the rollout state, the deployment status or events about other deployments' tasks: those need no
+        task detail (a COMPLETED rollout needs a fresh look at the targets only).
+        """
         return (
             self.service_status,
             self.deployment_id,
-            self.deployment_status,
-            self.rollout_state,
             self.desired,
             self.running,
             self.pending,
             self.deployment_failed_tasks,
-            self.latest_event_id,
+            self.task_event_id,
+        )
+
+    def looks_done(self) -> bool:
+        """Everything DescribeServices tells says success: only the targets' health can still hold it back."""
+        return (
+            self.deployment_status == "PRIMARY"
+            and self.rollout_state in (None, "COMPLETED")
+            and self.running == self.desired
+            and self.pending == 0
         )
 
     def as_dict(self) -> dict:
@@ -200,13 +227,19 @@ class Verdict:
 
 @dataclass(frozen=True)
 class DetailCalls:
-    """Which detail calls a poll needs: tasks (ListTasks + DescribeTasks), targets (DescribeTargetHealth)."""
+    """Which detail calls a poll needs.
+
+    ``tasks``: ListTasks (desiredStatus RUNNING) and DescribeTasks of what it lists; ``stopped``: also ListTasks
+    (desiredStatus STOPPED), its tasks described in the same DescribeTasks (implies ``tasks``); ``targets``:
+    DescribeTargetHealth, one call per target group.
+    """
 
     tasks: bool = False
+    stopped: bool = False
     targets: bool = False
 
     def __bool__(self) -> bool:
-        return self.tasks or self.targets
+        return self.tasks or self.stopped or self.targets
 
 
 @dataclass(frozen=True)
@@ -227,12 +260,17 @@ class WaitState:
     summary: Summary | None = None
     tasks: tuple | None = None  # last DescribeTasks detail (reused while nothing changes)
     target_health: dict | None = None  # last DescribeTargetHealth detail
+    targets_read_at: float | None = None  # elapsed when target_health was last read
     stopped: tuple = ()  # StoppedTask, each failed new task once
     unhealthy_since: dict = field(default_factory=dict)  # (tg, id, port) -> elapsed first seen unhealthy
     target_reasons: dict = field(default_factory=dict)  # task id -> (tg arn, Reason, Description)
     seen_event_ids: frozenset = frozenset()
     last_change: float = 0.0
     timeline: tuple = ()
+    # What came before this wait and counts for the pace (the start step's calls, a failed rollout's wait before
+    # its rollback): calls made and seconds spent.
+    calls_before: int = 0
+    seconds_before: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -529,6 +567,9 @@ def summarize(observation: Observation, state: WaitState) -> Summary:
         targets_healthy = min(targets_total, sum(1 for row in rows if (row[3] or {}).get("State") == "healthy"))
     events = service.get("events") or ()
     failed = len(_all_stopped(state, tasks, deployment_id, task_definition_arn))
+    mine_ids = {task_id(t.get("taskArn")) for t in mine}
+    others = {task_id(t.get("taskArn")) for t in tasks or ()} - mine_ids
+    since = state.since or _as_datetime(deployment.get("createdAt"))
     return Summary(
         service_name=service.get("serviceName") or state.service_name,
         service_status=service.get("status"),
@@ -543,8 +584,18 @@ def summarize(observation: Observation, state: WaitState) -> Summary:
         targets_healthy=targets_healthy,
         targets_total=targets_total,
         latest_event_id=events[0].get("id") if events else None,
+        task_event_id=_task_event_id(events, since, others),
         tasks_known=len(running),
     )
+
+
+def _task_event_id(events, since, others: set) -> str | None:
+    """The newest event since ``since`` that names a task, unless every task it names belongs to another deployment."""
+    for event in _events_since(events, since):
+        named = set(_EVENT_TASK.findall(event.get("message") or ""))
+        if named and not named <= others:
+            return event.get("id")
+    return None
 
 
 def summary_changed(prev: Summary | None, cur: Summary) -> bool:
@@ -564,45 +615,81 @@ def progress_line(service_name: str, summary: Summary, elapsed: float) -> str:
     return f"{service_name}: {_counts(summary)} ({int(elapsed)}s)"
 
 
-def needs_detail(prev: Summary | None, cur: Summary) -> DetailCalls:
-    """Which detail calls this poll needs, given the DescribeServices-level summaries.
+def needs_detail(prev: Summary | None, cur: Summary, targets_fresh: bool = False) -> DetailCalls:
+    """Which detail calls this poll needs, given the DescribeServices-level summaries (``prev``: the last poll's).
 
-    DescribeTasks when anything DescribeServices tells changed (counts, failedTasks, rollout state, a new
-    event) or on the first poll; DescribeTargetHealth then too, and on every poll while running new tasks
-    wait for healthy targets (only the target groups tell that); never without a load balancer. Nothing
-    while the deployment has no task at all (desired count 0). GetLogEvents is for a FAILED verdict that
-    names ``log_task_arn`` only.
+    - Nothing while the deployment has no running task and none failed: pending tasks have no target yet, and
+      one that fails on its way to RUNNING moves ``failedTasks`` or the counts.
+    - Tasks (ListTasks RUNNING + DescribeTasks) when our running tasks are there and our counts moved, a new
+      service event names a task that is not another deployment's, or the last task detail knows fewer running
+      new tasks than ECS counts (it was read mid-start).
+    - Stopped tasks too (ListTasks STOPPED) only when a count says a task of ours stopped: ``failedTasks`` went
+      up, or fewer tasks run, or fewer run and wait together; on the first look, when ``failedTasks`` is not 0.
+    - Targets (DescribeTargetHealth) only with a load balancer and running new tasks: while the new targets are
+      not all healthy, except on a poll that lists stopped tasks (their targets drain: nothing to learn there);
+      once everything else says success (``looks_done``), also when all were healthy but the reading is not
+      ``targets_fresh`` (younger than ``Options.targets_max_age``).
+
+    GetLogEvents is for a FAILED verdict that names ``log_task_arn`` only.
     """
-    if cur.desired == 0 and cur.running == 0 and cur.pending == 0 and cur.deployment_failed_tasks == 0:
-        return DetailCalls()  # no task to describe, no target to check
-    # Also when the last task detail knows fewer running new tasks than ECS counts (it was read mid-start):
-    # without them their targets would never be looked for.
-    tasks = (
-        prev is None or prev.service_level() != cur.service_level() or cur.tasks_known < min(cur.running, cur.desired)
-    )
-    waiting_on_targets = False
-    if cur.targets_total and cur.desired:
-        # Running new tasks whose targets are not all healthy yet: only DescribeTargetHealth tells when.
+    if prev is not None and prev.deployment_id != cur.deployment_id:
+        prev = None  # our deployment was found only now: its counts start afresh
+    no_task = cur.running == 0 and cur.pending == 0 and cur.deployment_failed_tasks == 0
+    if no_task and (prev is None or prev.running + prev.pending == 0):
+        return DetailCalls()  # no task to describe, no target to check (none went away either)
+    if prev is None:
+        stopped = cur.deployment_failed_tasks > 0
+    else:
+        stopped = (
+            cur.deployment_failed_tasks > prev.deployment_failed_tasks
+            or cur.running < prev.running
+            or cur.running + cur.pending < prev.running + prev.pending
+        )
+    moved = prev is None or prev.task_level() != cur.task_level()
+    tasks = stopped or (cur.running > 0 and moved) or cur.tasks_known < min(cur.running, cur.desired)
+    targets = False
+    if cur.targets_total is not None and cur.desired and cur.running:
         groups = cur.targets_total // cur.desired
         waiting_on_targets = cur.targets_healthy < min(cur.running, cur.desired) * groups
-    return DetailCalls(tasks=tasks, targets=cur.targets_total is not None and (tasks or waiting_on_targets))
+        # Done but for the targets: read them unless a fresh reading found them all healthy. Before that: while
+        # they come up, not on a poll where tasks stopped (their targets drain).
+        done = cur.looks_done()
+        targets = (waiting_on_targets or not targets_fresh) if done else (waiting_on_targets and not stopped)
+    return DetailCalls(tasks=tasks, stopped=stopped, targets=targets)
 
 
 def next_poll_delay(state: WaitState, changed: bool, throttled: bool, rng, options: Options | None = None) -> float:
     """Seconds until the next poll.
 
     Throttled: full-jitter exponential backoff, uniform in [fast, min(cap, fast * 2**n)] for the n-th
-    throttled poll in a row. Otherwise fast (1 s) for the first seconds and right after any change,
-    then x1.5 per quiet poll up to the cap (15 s).
+    throttled poll in a row. Otherwise fast (2 s) during the first ``fast_period`` seconds (10 s) and for as
+    long after any change (things that just moved tend to move again: a failure right after tasks start is
+    seen within one fast poll), then x1.5 per quiet poll up to the cap (4 s).
     """
     options = options or Options()
     if throttled:
         attempts = max(1, state.throttles)
         ceiling = min(options.throttle_cap, options.fast_delay * 2**attempts)
-        return rng.uniform(options.fast_delay, max(options.fast_delay, ceiling))
-    if changed or state.elapsed < options.fast_period:
-        return options.fast_delay
-    return min(options.max_delay, max(options.fast_delay, state.delay) * options.growth)
+        delay = rng.uniform(options.fast_delay, max(options.fast_delay, ceiling))
+    elif changed or state.elapsed - state.last_change < options.fast_period:
+        delay = options.fast_delay
+    else:
+        delay = min(options.max_delay, max(options.fast_delay, state.delay) * options.growth)
+    return max(delay, pace(state, options))
+
+
+def pace(state: WaitState, options: Options) -> float:
+    """The least delay that keeps the calls within ``options.calls_per_minute``.
+
+    Counted from the rollout's start: the calls made so far (``calls_before`` + this wait's) plus the next
+    poll's ``calls_per_poll``, less ``call_burst``, must fit in the time spent by then (``seconds_before`` +
+    ``elapsed`` + the delay). The adaptive polling stays under it on its own; the pace is the guarantee when
+    changes keep coming (detail calls on every poll), and it never delays the first polls.
+    """
+    if not options.calls_per_minute:
+        return 0.0
+    calls = state.calls_before + state.api_calls + options.calls_per_poll - options.call_burst
+    return max(0.0, calls * 60.0 / options.calls_per_minute - (state.seconds_before + state.elapsed))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -942,6 +1029,7 @@ def advance(state: WaitState, observation: Observation, verdict: Verdict, now=No
         since=since,
         tasks=tasks,
         target_health=target_health,
+        targets_read_at=elapsed if observation.target_health is not None else state.targets_read_at,
     )
     # New service events since the deployment began, oldest first.
     seen = set(state.seen_event_ids)
@@ -1044,6 +1132,7 @@ def wait_for(
     report=None,
     now=None,
     max_polls: int | None = None,
+    initial: Observation | None = None,
 ) -> Outcome:
     """Poll until a verdict: the whole waiting loop, with every effect passed in.
 
@@ -1051,17 +1140,24 @@ def wait_for(
     ``fetch_detail(observation, state, calls)`` -> the observation with ``tasks``/``target_health`` for
     the DetailCalls asked; ``clock()`` monotonic seconds; ``sleep(seconds)``; ``report(line)`` gets one
     progress line per change; ``now()`` a wall-clock datetime for the timeline. ``max_polls`` (replays)
-    ends the loop with the WAITING verdict after that many polls.
+    ends the loop with the WAITING verdict after that many polls. ``initial``: the service as the caller
+    just read it (UpdateService's or DescribeServices' answer, its calls already counted), taken as the
+    first poll instead of asking again.
     """
     options = options or Options()
     rng = rng or random.SystemRandom()
     started = clock()
     while True:
         elapsed = clock() - started
-        observation = replace(fetch_service(), elapsed=elapsed)
+        if initial is not None:
+            observation, initial = replace(initial, elapsed=elapsed, api_calls=0), None
+        else:
+            observation = replace(fetch_service(), elapsed=elapsed)
         if not observation.throttled and observation.service is not None:
             preliminary = summarize(observation, state)
-            calls = needs_detail(state.summary, preliminary)
+            read_at = state.targets_read_at
+            fresh = read_at is not None and elapsed - read_at <= options.targets_max_age
+            calls = needs_detail(state.summary, preliminary, targets_fresh=fresh)
             if calls:
                 observation = replace(fetch_detail(observation, state, calls), elapsed=elapsed)
         verdict = evaluate(observation, state, options)
@@ -1079,9 +1175,11 @@ def wait_for(
 def replay(observations, state: WaitState, options: Options | None = None, rng=None, report=None) -> Outcome:
     """Run ``wait_for`` over recorded observations (one per poll), on a clock that only sleeping moves.
 
-    Each observation holds a whole poll's answers; its detail is handed out only when ``wait_for`` asks.
-    API calls counted: DescribeServices 1, tasks 2 (ListTasks + DescribeTasks), DescribeTargetHealth one
-    per target group. A recording that ends before a verdict gives the WAITING verdict of its last poll.
+    Each observation holds a whole poll's answers; its detail is handed out only when ``wait_for`` asks, as
+    AWS would answer: without ``stopped`` the listing holds no task whose desiredStatus is STOPPED. API calls
+    counted: DescribeServices 1, tasks 2 (ListTasks RUNNING + DescribeTasks), stopped 1 more (ListTasks
+    STOPPED), DescribeTargetHealth one per target group. A recording that ends before a verdict gives the
+    WAITING verdict of its last poll.
     """
     polls = list(observations)
     clock = {"now": 0.0, "poll": 0}
@@ -1095,9 +1193,9 @@ def replay(observations, state: WaitState, options: Options | None = None, rng=N
         api_calls = observation.api_calls
         tasks = observation.tasks
         target_health = observation.target_health
-        if calls.tasks:
-            tasks = poll.tasks
-            api_calls += 2
+        if calls.tasks or calls.stopped:
+            tasks = tuple(t for t in poll.tasks or () if calls.stopped or t.get("desiredStatus") != "STOPPED")
+            api_calls += 2 + (1 if calls.stopped else 0)
         if calls.targets:
             target_health = poll.target_health
             api_calls += len(_target_groups(poll.service or {}))

@@ -30,9 +30,12 @@ description:
   - "While waiting, the play's output shows one progress line per change, such as
     C(web: 1/2 new tasks running, 0 failed, targets 1/2 healthy (34s)). It is printed by the action plugin on the
     controller, line by line, so AWX and CI logs show it as it happens."
-  - Polling adapts, 1 s near the start and after each change, then slower (up to 15 s) while nothing moves, with
-    jittered exponential backoff when AWS throttles. Tasks and targets are described only when the service's
-    summary changed or targets are still coming up, and logs are read only for a failure.
+  - Polling adapts - every 2 s during the first 10 s and for 10 s after each change, then slower (up to 4 s) while
+    nothing moves, with jittered exponential backoff when AWS throttles. The wait starts from the service as
+    C(UpdateService) returned it. Tasks are described only when the deployment's own counts moved or a service event
+    names a new task; stopped tasks are listed only when a count says one of ours stopped; target health is read
+    only while new targets come up or, when the last reading is older than 5 s, once everything else says success;
+    logs are read only for a failure. Every call is counted in RV(api_calls).
   - The decisions are pure functions (C(plugins/module_utils/rollout.py)) over the AWS responses.
   - Check mode reports whether the service would be updated and never waits.
   - Runs as an action plugin on the controller that calls this module once per AWS step, so credentials,
@@ -111,10 +114,12 @@ options:
     choices: [start, observe, logs, rollback]
     default: start
   detail:
-    description: Internal (the V(observe) step). Which detail calls to make.
+    description:
+      - Internal (the V(observe) step). Which detail calls to make - V(tasks) lists the running tasks, V(stopped) the
+        stopped ones, and what they list is described; V(targets) reads the target groups' health.
     type: list
     elements: str
-    choices: [tasks, targets]
+    choices: [tasks, stopped, targets]
     default: []
   target_groups:
     description: Internal (the V(observe) step). The target groups whose health to describe.
@@ -126,6 +131,9 @@ options:
     type: str
   log_container:
     description: Internal (the V(logs) step). The container whose log to read.
+    type: str
+  log_task_definition:
+    description: Internal (the V(logs) step). The task definition of O(log_task_arn) when known (no DescribeTasks).
     type: str
   rollback_to:
     description: Internal (the V(rollback) step). The task definition ARN to go back to.
@@ -148,10 +156,13 @@ attributes:
     support: full
     platforms: all
 notes:
-  - The AWS calls it makes, counted in RV(api_calls); DescribeServices each poll; ListTasks (running and stopped)
-    and DescribeTasks when the summary changed; DescribeTargetHealth per target group while targets come up
+  - The AWS calls it makes, all counted in RV(api_calls) - DescribeServices, DescribeTaskDefinition and
+    UpdateService to start (the wait's first look is UpdateService's answer); DescribeServices each poll;
+    ListTasks (running) and DescribeTasks when the deployment's counts moved or an event names a new task;
+    ListTasks (stopped) only when a count says a task stopped; DescribeTargetHealth per target group while new
+    targets come up, and once the deployment completed unless a reading of at most 5 s ago found them all healthy
     (detail calls reuse that poll's DescribeServices);
-    DescribeTaskDefinition and GetLogEvents for a failure.
+    DescribeTaskDefinition and GetLogEvents for a failure's log lines.
   - Tasks started by a service carry the deployment id in C(startedBy); that is how new tasks are told from old.
 seealso:
   - module: shipyard.fargate.ecs_task_definition
@@ -266,6 +277,8 @@ rollback:
       type: float
 """
 
+import re
+
 try:
     import botocore
 except ImportError:
@@ -342,6 +355,9 @@ def _describe_service(module, call, cluster, name):
     return (services[0] if services else None), response.get("failures") or []
 
 
+_FULL_ARN = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/[A-Za-z0-9_-]+:[0-9]+$")
+
+
 def _resolve_task_definition(module, call, task_definition):
     try:
         response = call("describe_task_definition", taskDefinition=task_definition)
@@ -391,6 +407,10 @@ def step_start(module, call):
     previous = service.get("taskDefinition")
     if params["to_previous"]:
         target = _previous_revision(module, call, previous)
+    elif params["task_definition"] and _FULL_ARN.match(params["task_definition"]) and not module.check_mode:
+        # A full ARN needs no DescribeTaskDefinition (one call less per rollout): UpdateService names one that
+        # does not exist or is INACTIVE, and that is reported the same way below.
+        target = params["task_definition"]
     else:
         target = params["task_definition"] and _resolve_task_definition(module, call, params["task_definition"])
     changes = plan_update(service, target, params["desired_count"], params["force_new_deployment"])
@@ -402,7 +422,11 @@ def step_start(module, call):
         },
     }
     if changes and not module.check_mode:
-        service = call("update_service", cluster=cluster, service=name, **changes)["service"]
+        try:
+            service = call("update_service", cluster=cluster, service=name, **changes)["service"]
+        except is_boto3_error_code(["ClientException", "InvalidParameterException"]) as e:
+            detail = e.response.get("Error", {}).get("Message", "")
+            module.fail_json(msg=f"UpdateService refused task_definition {target!r}: {detail}", api_calls=call.count)
     module.exit_json(
         changed=bool(changes),
         service=service,
@@ -413,9 +437,9 @@ def step_start(module, call):
     )
 
 
-def _list_service_tasks(call, cluster, name):
+def _list_service_tasks(call, cluster, name, statuses):
     arns = []
-    for desired in ("RUNNING", "STOPPED"):
+    for desired in statuses:
         token = None
         while True:
             kwargs = {"cluster": cluster, "serviceName": name, "desiredStatus": desired}
@@ -438,8 +462,10 @@ def step_observe(module, call):
         if not params["detail"]:
             service, failures = _describe_service(module, call, cluster, name)
             result.update(service=service, failures=failures)
-        if "tasks" in params["detail"]:
-            arns = _list_service_tasks(call, cluster, name)
+        if "tasks" in params["detail"] or "stopped" in params["detail"]:
+            wanted = (("RUNNING", "tasks"), ("STOPPED", "stopped"))
+            statuses = [status for status, ask in wanted if ask in params["detail"]]
+            arns = _list_service_tasks(call, cluster, name, statuses)
             tasks = []
             for start in range(0, min(len(arns), MAX_DESCRIBE_TASKS * 3), MAX_DESCRIBE_TASKS):
                 chunk = arns[start : start + MAX_DESCRIBE_TASKS]
@@ -463,10 +489,13 @@ def step_logs(module, call):
     task_arn, container = params["log_task_arn"], params["log_container"]
     if not task_arn or not container or params["log_lines"] == 0:
         module.exit_json(changed=False, events=[], api_calls=0)
-    tasks = call("describe_tasks", cluster=params["cluster"], tasks=[task_arn]).get("tasks") or []
-    if not tasks:
-        module.exit_json(changed=False, events=[], note=f"task {task_arn} is no longer known", api_calls=call.count)
-    definition = call("describe_task_definition", taskDefinition=tasks[0]["taskDefinitionArn"])
+    task_definition = params["log_task_definition"]
+    if not task_definition:
+        tasks = call("describe_tasks", cluster=params["cluster"], tasks=[task_arn]).get("tasks") or []
+        if not tasks:
+            module.exit_json(changed=False, events=[], note=f"task {task_arn} is no longer known", api_calls=call.count)
+        task_definition = tasks[0]["taskDefinitionArn"]
+    definition = call("describe_task_definition", taskDefinition=task_definition)
     where = log_target(definition, container, task_arn)
     if where is None:
         module.exit_json(
@@ -518,10 +547,11 @@ def main():
             rollback=dict(type="bool", default=True),
             log_lines=dict(type="int", default=20),
             step=dict(type="str", choices=list(STEPS), default="start"),
-            detail=dict(type="list", elements="str", choices=["tasks", "targets"], default=[]),
+            detail=dict(type="list", elements="str", choices=["tasks", "stopped", "targets"], default=[]),
             target_groups=dict(type="list", elements="str", default=[]),
             log_task_arn=dict(type="str"),
             log_container=dict(type="str"),
+            log_task_definition=dict(type="str"),
             rollback_to=dict(type="str"),
         ),
         supports_check_mode=True,

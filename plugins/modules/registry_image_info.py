@@ -19,39 +19,11 @@ description:
   - A missing tag or a repository that holds no image yet is RV(exists=false), not an error. A refused login
     (HTTP 401), a denial (403) and an unreachable registry fail the task.
 options:
-  repository:
-    description:
-      - The repository with its registry host, C(<host>[:<port>]/<path>), for example
-        C(123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web) or C(127.0.0.1:47050/shop/web).
-    type: str
-    required: true
   reference:
     description: A tag, or a digest (C(sha256:...)).
     type: str
     required: true
     aliases: [tag]
-  username:
-    description: User name for HTTP Basic authentication (C(AWS) for ECR). Unset means anonymous.
-    type: str
-  password:
-    description: Password for HTTP Basic authentication (for ECR, the decoded C(GetAuthorizationToken) password).
-    type: str
-  scheme:
-    description:
-      - V(http) or V(https). Unset means V(http) for a registry on C(127.0.0.1), C(localhost) or C(::1), V(https)
-        for every other host.
-    type: str
-    choices: [http, https]
-  validate_certs:
-    description: Verify the registry's TLS certificate.
-    type: bool
-    default: true
-  timeout:
-    description: Seconds to wait for the registry to answer.
-    type: int
-    default: 30
-notes:
-  - Only HTTP Basic authentication; registries that require a bearer-token exchange (Docker Hub) are not supported.
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -59,6 +31,8 @@ attributes:
   diff_mode:
     description: Returns details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+extends_documentation_fragment:
+  - shipyard.fargate.registry_v2
 author:
   - Shipyard maintainers (@shipyard)
 """
@@ -110,7 +84,7 @@ url:
   description: The manifest URL that was asked.
   returned: always
   type: str
-  sample: http://127.0.0.1:47050/v2/shop/web/manifests/3f2a9c1d0b7e
+  sample: http://127.0.0.1:29050/v2/shop/web/manifests/3f2a9c1d0b7e
 """
 
 from ansible.module_utils.basic import AnsibleModule

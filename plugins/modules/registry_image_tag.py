@@ -17,10 +17,6 @@ description:
     another image, the module fails and changes nothing (a tag is never moved; ECR's immutable tags would refuse it
     anyway).
 options:
-  repository:
-    description: The repository with its registry host, C(<host>[:<port>]/<path>).
-    type: str
-    required: true
   source:
     description: The tag or digest (C(sha256:...)) of the image to tag.
     type: str
@@ -29,26 +25,6 @@ options:
     description: The tag to add.
     type: str
     required: true
-  username:
-    description: User name for HTTP Basic authentication (C(AWS) for ECR). Unset means anonymous.
-    type: str
-  password:
-    description: Password for HTTP Basic authentication (for ECR, the decoded C(GetAuthorizationToken) password).
-    type: str
-  scheme:
-    description:
-      - V(http) or V(https). Unset means V(http) for a registry on C(127.0.0.1), C(localhost) or C(::1), V(https)
-        for every other host.
-    type: str
-    choices: [http, https]
-  validate_certs:
-    description: Verify the registry's TLS certificate.
-    type: bool
-    default: true
-  timeout:
-    description: Seconds to wait for the registry to answer.
-    type: int
-    default: 30
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -58,6 +34,8 @@ attributes:
     support: full
 seealso:
   - module: shipyard.fargate.registry_image_info
+extends_documentation_fragment:
+  - shipyard.fargate.registry_v2
 author:
   - Shipyard maintainers (@shipyard)
 """

@@ -50,10 +50,10 @@ def inventory(tmp_path_factory):
     return {"name": name, "path": str(path)}
 
 
-def _deploy(run_playbook, inventory, tmp_path, simulate: str, *args: str):
+def _deploy(run_playbook, inventory, tmp_path, simulate: str, *args: str, playbook: str = "playbooks/deploy.yml"):
     extra = tmp_path / f"deploy-{uuid.uuid4().hex[:6]}.json"
     extra.write_text(json.dumps({"service_environment": {"SHIPYARD_SIMULATE": simulate}}))
-    return run_playbook("playbooks/deploy.yml", "-i", inventory["path"], "--limit", "web", "-e", f"@{extra}", *args)
+    return run_playbook(playbook, "-i", inventory["path"], "--limit", "web", "-e", f"@{extra}", *args)
 
 
 def _service(aws, inventory) -> dict:
@@ -79,6 +79,16 @@ def test_deploy_rolls_out_waits_and_a_rerun_changes_nothing_then_a_crash_is_roll
     assert again.recap()["web"]["changed"] == 0, again.output[-4000:]
     families = aws("ecs").list_task_definitions(familyPrefix=f"{inventory['name']}-web")["taskDefinitionArns"]
     assert families[-1] == good  # no new revision
+    # The service exists: the short path (image, task definition, rollout), none of the infrastructure roles.
+    assert "Deploy - services that exist" in again.output
+    provision_plays = again.output.split("PLAY [Shared stack")[1].split("PLAY [Deploy - services that exist")[0]
+    assert "TASK [shipyard.fargate." not in provision_plays
+
+    # Provisioning alone keeps the image the service runs (it does not swap in the initial tag).
+    provisioned = _deploy(run_playbook, inventory, tmp_path, "start=1", playbook="playbooks/provision.yml")
+    assert provisioned.returncode == 0, provisioned.output[-4000:]
+    assert provisioned.recap()["web"]["changed"] == 0, provisioned.output[-4000:]
+    assert _service(aws, inventory)["taskDefinition"] == good
 
     broken = _deploy(run_playbook, inventory, tmp_path, "start=1,exit=7@4,reason=boom")
     assert broken.returncode != 0

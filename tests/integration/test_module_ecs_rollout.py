@@ -7,8 +7,6 @@ rollback on, that the service ends on the previous revision, completed and healt
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from local_cloud import Cloud, wait_for
 
@@ -21,39 +19,31 @@ def cloud(aws, unique_name) -> Cloud:
 
 
 @pytest.fixture
-def running(cloud) -> tuple[Cloud, str]:
-    """A service whose first revision (healthy) completed: (cloud, that revision's ARN)."""
-    first = cloud.task_definition("start=0.5")
-    cloud.create_service(first)
-    wait_for("the first deployment to complete", cloud.settled)
-    return cloud, first
+def running(cloud):
+    """``running(breaker=True)`` -> (cloud, first ARN): a service whose first revision (healthy) completed.
+
+    ``breaker=False`` turns ECS's circuit breaker (and its rollback) off: only ecs_rollout decides, so nothing races
+    its verdict.
+    """
+
+    def start(*, breaker: bool = True) -> tuple[Cloud, str]:
+        first = cloud.task_definition("start=0.5")
+        cloud.create_service(first, breaker=breaker, rollback=breaker)
+        wait_for("the first deployment to complete", cloud.settled)
+        return cloud, first
+
+    return start
 
 
 @pytest.fixture
-def running_without_breaker(cloud) -> tuple[Cloud, str]:
-    """As ``running``, with ECS's circuit breaker off: only ecs_rollout decides, so nothing races its verdict."""
-    first = cloud.task_definition("start=0.5")
-    cloud.create_service(first, breaker=False, rollback=False)
-    wait_for("the first deployment to complete", cloud.settled)
-    return cloud, first
-
-
-@pytest.fixture
-def rollout(run_playbook, tmp_path):
+def rollout(role_runner):
     """``rollout(cloud, *ansible_args, **options)`` -> PlaybookRun with ``.fact``: what the module returned."""
+    run = role_runner("tests/integration/playbooks/rollout.yml", {"rollout_service": "web"})
 
-    def run(cloud: Cloud, *args: str, **options):
-        result_file = tmp_path / "rollout.json"
-        extra = tmp_path / "vars.json"
-        values = {"rollout_cluster": cloud.cluster, "rollout_service": "web", "result_file": str(result_file)}
-        values.update({f"rollout_{key}": value for key, value in options.items()})
-        extra.write_text(json.dumps(values))
-        result_file.unlink(missing_ok=True)
-        outcome = run_playbook("tests/integration/playbooks/rollout.yml", "--limit", "web", "-e", f"@{extra}", *args)
-        outcome.fact = json.loads(result_file.read_text()) if result_file.exists() else None
-        return outcome
+    def roll(cloud: Cloud, *args: str, **options):
+        return run(*args, rollout_cluster=cloud.cluster, **{f"rollout_{key}": value for key, value in options.items()})
 
-    return run
+    return roll
 
 
 def _primary(cloud: Cloud) -> dict:
@@ -61,7 +51,7 @@ def _primary(cloud: Cloud) -> dict:
 
 
 def test_healthy_rollout_succeeds_with_progress_lines_and_a_rerun_changes_nothing(running, rollout):
-    cloud, _ = running
+    cloud, _ = running()
     second = cloud.task_definition("start=1")
     run = rollout(cloud, task_definition=second)
     assert run.returncode == 0, run.output
@@ -89,7 +79,7 @@ def test_healthy_rollout_succeeds_with_progress_lines_and_a_rerun_changes_nothin
 
 
 def test_check_mode_updates_nothing_and_does_not_wait(running, rollout):
-    cloud, first = running
+    cloud, first = running()
     second = cloud.task_definition("start=1")
     run = rollout(cloud, "--check", task_definition=second)
     assert run.returncode == 0, run.output
@@ -100,7 +90,7 @@ def test_check_mode_updates_nothing_and_does_not_wait(running, rollout):
 
 
 def test_crash_loop_fails_fast_with_the_exit_code_and_rolls_back(running, rollout):
-    cloud, first = running
+    cloud, first = running()
     broken = cloud.task_definition("start=1,exit=3@4,reason=boom")
     run = rollout(cloud, task_definition=broken)
     assert run.returncode != 0
@@ -123,8 +113,8 @@ def test_crash_loop_fails_fast_with_the_exit_code_and_rolls_back(running, rollou
         ("secret=fail", "ResourceInitializationError"),
     ],
 )
-def test_tasks_that_cannot_start_fail_with_aws_reason(running_without_breaker, rollout, simulate, expected):
-    cloud, first = running_without_breaker
+def test_tasks_that_cannot_start_fail_with_aws_reason(running, rollout, simulate, expected):
+    cloud, first = running(breaker=False)
     run = rollout(cloud, task_definition=cloud.task_definition(simulate))
     assert run.returncode != 0
     assert run.fact["reason_code"] in ("tasks_stopped", "trouble_event"), run.fact["msg"]
@@ -132,8 +122,8 @@ def test_tasks_that_cannot_start_fail_with_aws_reason(running_without_breaker, r
     assert run.fact["rollback"]["task_definition_arn"] == first
 
 
-def test_failing_health_check_is_reported_with_the_target_reason(running_without_breaker, rollout):
-    cloud, _first = running_without_breaker
+def test_failing_health_check_is_reported_with_the_target_reason(running, rollout):
+    cloud, _first = running(breaker=False)
     run = rollout(cloud, task_definition=cloud.task_definition("healthy=false,code=500"), unhealthy_grace=5)
     assert run.returncode != 0
     assert run.fact["reason_code"] == "targets_unhealthy", run.fact["msg"]
@@ -143,7 +133,7 @@ def test_failing_health_check_is_reported_with_the_target_reason(running_without
 
 
 def test_circuit_breaker_rollback_is_recognised_and_waited_for(running, rollout):
-    cloud, first = running
+    cloud, first = running()
     broken = cloud.task_definition("exit=1@0.2")
     run = rollout(cloud, task_definition=broken, tolerated_stopped_tasks=50, rollback=False)
     assert run.returncode != 0
@@ -153,7 +143,7 @@ def test_circuit_breaker_rollback_is_recognised_and_waited_for(running, rollout)
 
 
 def test_bad_input_is_refused_before_any_update(running, rollout):
-    cloud, first = running
+    cloud, first = running()
     run = rollout(cloud, task_definition=cloud.task_definition("start=1"), deployment_id="ecs-svc/1")
     assert run.returncode != 0
     assert "task_definition and deployment_id are exclusive" in run.output

@@ -39,7 +39,7 @@ CASES = [
     pytest.param({"web": {"service_cpu": 256, "service_memory": 4096}}, "service_memory", id="cpu-256-memory-4096"),
     pytest.param({"web": {"service_desired_count": -1}}, "service_desired_count", id="desired-count-negative"),
     pytest.param({"web": {"service_container_port": 70000}}, "service_container_port", id="container-port-70000"),
-    pytest.param({"web": {"shipyard_service_image_tag": "v 1"}}, "service_image", id="image-tag-with-space"),
+    pytest.param({"web": {"shipyard_service_image_tag": "v 1"}}, "service_initial_image", id="image-tag-with-space"),
     pytest.param({"web": {"service_log_retention_days": 42}}, "service_log_retention_days", id="log-retention"),
     pytest.param(
         {"web": {"load_balancer_service_health_check_path": "health"}},

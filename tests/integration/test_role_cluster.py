@@ -7,7 +7,6 @@ before any AWS call, naming the option; state absent removes the cluster.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 
 import pytest
@@ -22,18 +21,9 @@ SPOT_STRATEGY = [
 
 
 @pytest.fixture
-def cluster(unique_name, aws, tmp_path, run_playbook):
+def cluster(unique_name, aws, role_runner):
     """``cluster(*args, **role_vars)`` runs the role on a cluster of its own; the cluster is deleted afterwards."""
-
-    def run(*args: str, **role_vars):
-        extra = tmp_path / "vars.json"
-        result = tmp_path / "cluster.json"
-        result.unlink(missing_ok=True)
-        extra.write_text(json.dumps({"cluster_name": unique_name, "result_file": str(result), **role_vars}))
-        outcome = run_playbook(PLAYBOOK, "--limit", "web", "-e", f"@{extra}", *args)
-        outcome.fact = json.loads(result.read_text()) if result.exists() else None
-        return outcome
-
+    run = role_runner(PLAYBOOK, {"cluster_name": unique_name})
     run.name = unique_name
     yield run
     ecs = aws("ecs")

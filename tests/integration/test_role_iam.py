@@ -9,7 +9,6 @@ AWS call naming the option; state absent removes both roles.
 from __future__ import annotations
 
 import contextlib
-import json
 
 import pytest
 
@@ -43,7 +42,7 @@ def service(unique_name):
 
 
 @pytest.fixture
-def iam_role(unique_name, service, aws, tmp_path, run_playbook):
+def iam_role(unique_name, service, aws, role_runner):
     """``iam_role(*args, **role_vars)`` runs the role for one service; both roles are deleted afterwards."""
     base = {
         "iam_name_prefix": f"{unique_name}-web",
@@ -51,16 +50,7 @@ def iam_role(unique_name, service, aws, tmp_path, run_playbook):
         "iam_log_group_name": service["log_group"],
         "iam_secret_arns": service["secrets"],
     }
-
-    def run(*args: str, **role_vars):
-        extra = tmp_path / "vars.json"
-        result = tmp_path / "roles.json"
-        result.unlink(missing_ok=True)
-        extra.write_text(json.dumps({**base, "result_file": str(result), **role_vars}))
-        outcome = run_playbook(PLAYBOOK, "--limit", "web", "-e", f"@{extra}", *args)
-        outcome.fact = json.loads(result.read_text()) if result.exists() else None
-        return outcome
-
+    run = role_runner(PLAYBOOK, base)
     run.execution = f"{unique_name}-web-execution"
     run.task = f"{unique_name}-web-task"
     yield run

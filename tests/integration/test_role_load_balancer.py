@@ -26,7 +26,7 @@ def certificate_arn(aws):
 
 
 @pytest.fixture
-def stack(unique_name, tmp_path, run_playbook, certificate_arn):
+def stack(unique_name, tmp_path, role_runner, certificate_arn):
     """``stack(APPLY, "--check", load_balancer_http_only=True)`` with this test's names; destroyed at the end."""
     base = {
         "load_balancer_name": unique_name,
@@ -40,13 +40,10 @@ def stack(unique_name, tmp_path, run_playbook, certificate_arn):
             {"name": f"{unique_name}-api", "priority": 20, "path_patterns": ["/api/*"]},
         ],
     }
-    count = [0]
+    playbooks = {APPLY: role_runner(APPLY, base), DESTROY: role_runner(DESTROY, base)}
 
     def run(playbook: str, *args: str, **overrides):
-        count[0] += 1
-        extra = tmp_path / f"vars-{count[0]}.json"
-        extra.write_text(json.dumps({**base, **overrides}))
-        return run_playbook(playbook, "-e", f"@{extra}", *args)
+        return playbooks[playbook](*args, **overrides)
 
     run.name = unique_name
     run.facts = lambda: json.loads((tmp_path / "facts.json").read_text())

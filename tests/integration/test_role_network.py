@@ -16,7 +16,7 @@ DESTROY = "tests/integration/playbooks/network_destroy.yml"
 
 
 @pytest.fixture
-def network(unique_name, tmp_path, run_playbook):
+def network(unique_name, tmp_path, role_runner):
     """``network(APPLY, "--check", network_nat_gateway=True)``: a run with this test's names; destroyed at the end."""
     base = {
         "network_name": unique_name,
@@ -26,12 +26,11 @@ def network(unique_name, tmp_path, run_playbook):
         "network_service_container_port": 3000,
         "network_test_facts_file": str(tmp_path / "facts.json"),
     }
+    playbooks = {APPLY: role_runner(APPLY, base), DESTROY: role_runner(DESTROY, base)}
     runs = []
 
     def run(playbook: str, *args: str, **overrides):
-        extra = tmp_path / f"vars-{len(runs)}.json"
-        extra.write_text(json.dumps({**base, **overrides}))
-        result = run_playbook(playbook, "-e", f"@{extra}", *args)
+        result = playbooks[playbook](*args, **overrides)
         if result.returncode == 0:  # cleanup repeats the runs that could have made something
             runs.append(overrides)
         return result

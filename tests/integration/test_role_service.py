@@ -24,7 +24,7 @@ def _facts(output: str) -> dict:
 
 
 @pytest.fixture
-def service(unique_name, aws, tmp_path, run_playbook):
+def service(unique_name, aws, role_runner):
     """Prerequisites made with boto3 (cluster, VPC, subnet, security group, target group, role, secret with a
     random value), and ``service(*args, **overrides)`` running the role for them. Everything is removed after."""
     ecs, ec2, elb, iam, sm = aws("ecs"), aws("ec2"), aws("elbv2"), aws("iam"), aws("secretsmanager")
@@ -53,12 +53,13 @@ def service(unique_name, aws, tmp_path, run_playbook):
     ]
     made["secret"] = sm.create_secret(Name=unique_name, SecretString=json.dumps({"DATABASE_URL": secret_value}))["ARN"]
 
-    def run(*args: str, **overrides):
-        variables = {
+    run = role_runner(
+        PLAYBOOK,
+        {
             "service_name": SERVICE,
             "service_cluster_name": unique_name,
             "service_family": family,
-            "service_image": "127.0.0.1:47050/shipyard/web:1.0.0",
+            "service_image": "127.0.0.1:29050/shipyard/web:1.0.0",
             "service_execution_role_arn": made["role"],
             "service_subnet_ids": [made["subnet"]],
             "service_security_group_ids": [made["sg"]],
@@ -67,12 +68,8 @@ def service(unique_name, aws, tmp_path, run_playbook):
             "service_secrets_value_from": {"DATABASE_URL": f"{made['secret']}:DATABASE_URL::"},
             "service_log_group_name": f"/ecs/{unique_name}/{SERVICE}",
             "service_tags": {"shipyard:stack": unique_name},
-            **overrides,
-        }
-        extra = tmp_path / "vars.json"
-        extra.write_text(json.dumps(variables))
-        return run_playbook(PLAYBOOK, "--limit", SERVICE, "-e", f"@{extra}", *args)
-
+        },
+    )
     run.cluster = unique_name
     run.family = family
     run.made = made
@@ -159,7 +156,7 @@ def test_apply_then_reapply_reports_no_change_and_configures_everything(service,
     assert td["runtimePlatform"]["cpuArchitecture"] == "X86_64"
     (container,) = td["containerDefinitions"]
     assert container["essential"] is True
-    assert container["image"] == "127.0.0.1:47050/shipyard/web:1.0.0"
+    assert container["image"] == "127.0.0.1:29050/shipyard/web:1.0.0"
     assert container["portMappings"] == [{"containerPort": 3000, "hostPort": 3000, "protocol": "tcp"}]
     assert {e["name"]: e["value"] for e in container["environment"]} == {"NODE_ENV": "production", "PORT": "3000"}
     assert container["secrets"] == [{"name": "DATABASE_URL", "valueFrom": f"{service.made['secret']}:DATABASE_URL::"}]
@@ -220,8 +217,8 @@ def test_secret_value_never_in_output_nor_task_definition(service, aws):
         ({"service_cpu": 256, "service_memory": 4096}, "service_memory"),
         ({"service_desired_count": -1}, "service_desired_count"),
         ({"service_container_port": 70000}, "service_container_port"),
-        ({"service_image": "127.0.0.1:47050/shipyard/web:1.0 beta"}, "service_image"),
-        ({"service_image": "127.0.0.1:47050/shipyard/web"}, "service_image"),  # neither tag nor digest
+        ({"service_image": "127.0.0.1:29050/shipyard/web:1.0 beta"}, "service_image"),
+        ({"service_image": "127.0.0.1:29050/shipyard/web"}, "service_image"),  # neither tag nor digest
         ({"service_log_retention_days": 10}, "service_log_retention_days"),
         ({"service_environment": {"DATABASE_URL": "plain"}}, "service_environment"),
         ({"service_secrets_value_from": {"DATABASE_URL": "the-value-itself"}}, "service_secrets_value_from"),

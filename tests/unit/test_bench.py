@@ -122,3 +122,29 @@ def test_the_proxy_forwards_unchanged_and_counts_each_operation(bench):
     finally:
         upstream.shutdown()
         upstream.server_close()
+
+
+def test_the_rollout_section_is_replaced_and_the_deploy_section_kept(bench):
+    deploy = (
+        "<!-- bench/deploy.py: begin (generated; bench/rollout.py keeps it) -->\n## Deploy\n\nmeasured\n"
+        "<!-- bench/deploy.py: end -->\n"
+    )
+    # A document that has no rollout section yet: ours goes first, the rest follows untouched.
+    once = bench.update_document("notes by hand\n\n" + deploy, "# Benchmarks: waiting for a rollout\n\nfirst run")
+    assert once.startswith(bench.BEGIN + "\n# Benchmarks: waiting for a rollout")
+    assert once.count(bench.BEGIN) == once.count(bench.END) == 1
+    assert once.endswith("notes by hand\n\n" + deploy)
+    twice = bench.update_document(once, "# Benchmarks: waiting for a rollout\n\nsecond run")
+    assert "first run" not in twice
+    assert "second run" in twice
+    assert twice.endswith("notes by hand\n\n" + deploy)
+    assert bench.update_document("", "x") == f"{bench.BEGIN}\nx\n{bench.END}\n"
+
+
+def test_the_section_helper_is_shared_and_appends_without_markers(bench):
+    import docsections  # bench/ is on sys.path once bench/rollout.py is loaded
+
+    assert bench.replace_section is docsections.replace_section
+    assert bench.BEGIN.startswith("<!-- bench/rollout.py: begin")
+    appended = docsections.replace_section("# Doc\n", "## Part", "<!-- a -->", "<!-- /a -->")
+    assert appended == "# Doc\n\n<!-- a -->\n## Part\n<!-- /a -->\n"

@@ -11,7 +11,7 @@ import pytest
 from shipyard_local.cloud.runners import docker
 from shipyard_local.cloud.runners.base import ContainerSpec, TaskSpec
 
-REGISTRY = "127.0.0.1:47050"
+REGISTRY = "127.0.0.1:29050"
 
 
 @pytest.mark.parametrize(

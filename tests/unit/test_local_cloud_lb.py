@@ -43,7 +43,7 @@ def test_wildcards(pattern, value, case_sensitive, expected):
 def test_host_header_ignores_the_port_and_reads_both_condition_shapes():
     new_style = {"Field": "host-header", "HostHeaderConfig": {"Values": ["web.*"]}}
     legacy = {"Field": "host-header", "Values": ["web.example.com"]}
-    assert lb.condition_matches(new_style, _request(host="web.example.com:47080"))
+    assert lb.condition_matches(new_style, _request(host="web.example.com:29080"))
     assert lb.condition_matches(legacy, _request(host="web.example.com"))
     assert not lb.condition_matches(new_style, _request(host="api.example.com"))
 
@@ -137,7 +137,7 @@ def test_weighted_forward():
     ],
 )
 def test_redirect_location(config, expected):
-    request = _request(host="web.example.com:47080", path="/a/b", query="x=1")
+    request = _request(host="web.example.com:29080", path="/a/b", query="x=1")
     assert lb.redirect_location(config, request, "HTTP", 80) == expected
 
 
@@ -322,7 +322,7 @@ def test_path_rule_weighted_forward_and_bodies(alb):
 def test_default_fixed_response_and_redirect(alb):
     response, data = _get(alb.port, "/", host="nobody.example.com")
     assert (response.status, data) == (404, b"no such service")
-    response, _ = _get(alb.port, "/a?b=1", host="old.example.com:47080")
+    response, _ = _get(alb.port, "/a?b=1", host="old.example.com:29080")
     assert response.status == 301
     assert response.getheader("Location") == "https://old.example.com/a?b=1"
 

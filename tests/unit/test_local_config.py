@@ -10,6 +10,7 @@ from shipyard_local.config import (
     DEFAULT_REGISTRY_PORT,
     ConfigError,
     StackConfig,
+    ephemeral_port_range,
 )
 
 
@@ -23,6 +24,15 @@ def test_defaults_stay_off_common_ports(tmp_path):
     ports = {config.emulator_port, config.registry_port, config.lb_port}
     assert len(ports) == 3
     assert ports.isdisjoint({80, 443, 4566, 5000, 5432, 8000, 8080})
+    # Below Linux's default ephemeral range (32768-60999): no outgoing connection takes them as its local port.
+    assert max(ports) < 32768
+
+
+def test_ephemeral_port_range_is_read_from_the_kernel_file(tmp_path):
+    ranges = tmp_path / "ip_local_port_range"
+    ranges.write_text("32768\t60999\n")
+    assert ephemeral_port_range(ranges) == (32768, 60999)
+    assert ephemeral_port_range(tmp_path / "absent") is None
 
 
 def test_ports_come_from_the_environment(tmp_path):

@@ -118,7 +118,7 @@ def test_put_stores_the_same_bytes_under_a_new_tag(registry):
 @pytest.mark.parametrize(
     ("repository", "expected"),
     [
-        ("127.0.0.1:47050/shop/web", ("127.0.0.1:47050", "shop/web")),
+        ("127.0.0.1:29050/shop/web", ("127.0.0.1:29050", "shop/web")),
         ("123456789012.dkr.ecr.us-east-1.amazonaws.com/web", ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "web")),
         ("localhost/a", ("localhost", "a")),
     ],
@@ -136,7 +136,7 @@ def test_split_repository_refuses_a_reference_without_host_or_path(repository):
 @pytest.mark.parametrize(
     ("host", "scheme"),
     [
-        ("127.0.0.1:47050", "http"),
+        ("127.0.0.1:29050", "http"),
         ("localhost", "http"),
         ("[::1]:5000", "http"),
         ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "https"),
@@ -198,7 +198,7 @@ def test_retag_decision_never_moves_a_tag(source, target, action):
 
 def test_docker_build_error_shows_the_failing_step_and_its_output():
     message = (
-        "Error building 127.0.0.1:47050/t/web - code: 3, message: The command '/bin/sh -c make && exit 3' returned a "
+        "Error building 127.0.0.1:29050/t/web - code: 3, message: The command '/bin/sh -c make && exit 3' returned a "
         "non-zero code: 3, logs: ['Step 1/2 : FROM base', '', ' ---> 2e90f672cb38', 'Step 2/2 : RUN make && exit 3', "
         "'building step', '\\x1b[91mcompiler says no', '\\x1b[0m']"
     )

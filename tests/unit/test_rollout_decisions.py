@@ -94,16 +94,20 @@ def test_healthy_rollout_succeeds_once_completed_and_every_new_target_is_healthy
     assert verdict.deployment_id == DEP_NEW
     assert "web: deployment ecs-svc/1571272475813219068 (task definition web:7) completed" in verdict.message
     assert "targets 2/2 healthy" in verdict.message
-    # One progress line per change, not per poll; the last poll is the first that can succeed.
+    # One progress line per change, not per poll (2 s apart); the last poll is the first that can succeed.
     assert lines == [
         "web: 0/2 new tasks running, 0 failed, targets 0/2 healthy (0s)",
-        "web: 0/2 new tasks running, 0 failed, targets 0/2 healthy (1s)",
-        "web: 2/2 new tasks running, 0 failed, targets 0/2 healthy (2s)",
-        "web: 2/2 new tasks running, 0 failed, targets 1/2 healthy (3s)",
-        "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy (4s)",
-        "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy (5s)",
+        "web: 0/2 new tasks running, 0 failed, targets 0/2 healthy (2s)",
+        "web: 2/2 new tasks running, 0 failed, targets 0/2 healthy (4s)",
+        "web: 2/2 new tasks running, 0 failed, targets 1/2 healthy (6s)",
+        "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy (8s)",
+        "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy (10s)",
     ]
     assert outcome.state.polls == 6
+    # 6 DescribeServices; nothing while the new tasks are only pending; ListTasks RUNNING + DescribeTasks once
+    # they run; DescribeTargetHealth while the targets come up; on the COMPLETED poll the tasks again (an event
+    # names tasks this recording never listed) but not the targets: all healthy in a reading 2 s old.
+    assert outcome.state.api_calls == 6 + (2 + 1) + 1 + 1 + 2
     # The old placement failure and the old failed deployment in the history are not ours.
     events = timeline_kinds(outcome, "event")
     assert not any("unable to place" in message for message in events)
@@ -158,7 +162,7 @@ def test_crash_loop_fails_on_the_first_stopped_task_with_exit_code_and_stop_code
     assert verdict.task_ids == (TASK_A,)
     assert verdict.log_task_arn == f"arn:aws:ecs:us-east-1:123456789012:task/shipyard/{TASK_A}"
     assert verdict.log_container == "web"
-    assert lines[-1] == "web: 1/2 new tasks running, 1 failed, targets 0/2 healthy (2s)"
+    assert lines[-1] == "web: 1/2 new tasks running, 1 failed, targets 0/2 healthy (4s)"
 
 
 def test_crash_loop_within_the_tolerance_fails_on_the_next_stopped_task():
@@ -266,9 +270,10 @@ def test_throttled_polls_are_waited_out_not_taken_for_a_missing_service():
     outcome, _lines = run("throttling")
     assert outcome.verdict.kind == rollout.SUCCEEDED
     assert len(timeline_kinds(outcome, "throttled")) == 3
-    # Throttled polls are API calls too: 6 DescribeServices, 3 detail rounds (ListTasks+DescribeTasks+1 target group)
-    # on the polls where something changed (the first one, then 2/2 running, then completed).
-    assert outcome.state.api_calls == 6 + 3 * 3
+    # Throttled polls are API calls too: 6 DescribeServices; one detail round (ListTasks + DescribeTasks + 1 target
+    # group) when the new tasks run; none on the first poll (tasks only pending) nor on the COMPLETED one (the
+    # targets were all healthy in a fresh reading).
+    assert outcome.state.api_calls == 6 + 3
     assert outcome.state.throttles == 0
 
 
@@ -327,10 +332,10 @@ def test_two_target_groups_failing_in_the_second_names_it():
 def test_service_without_load_balancer_has_no_target_checks():
     outcome, lines = run("no_load_balancer")
     assert outcome.verdict.kind == rollout.SUCCEEDED
-    assert lines[-1] == "worker: 2/2 new tasks running, 0 failed (2s)"
+    assert lines[-1] == "worker: 2/2 new tasks running, 0 failed (4s)"
     assert "targets" not in outcome.verdict.message
-    # No DescribeTargetHealth: 3 DescribeServices, 3 detail rounds of ListTasks + DescribeTasks.
-    assert outcome.state.api_calls == 3 + 3 * 2
+    # No DescribeTargetHealth: 3 DescribeServices, one detail round of ListTasks + DescribeTasks (when they run).
+    assert outcome.state.api_calls == 3 + 2
 
 
 def test_timeout_reports_where_it_stuck():
@@ -527,19 +532,142 @@ def test_summary_changed():
 
 def test_needs_detail():
     quiet = summary(desired=2, running=2, targets_healthy=2, targets_total=2, latest_event_id="e1")
-    assert rollout.needs_detail(None, quiet) == rollout.DetailCalls(tasks=True, targets=True)
+    assert rollout.needs_detail(None, quiet) == rollout.DetailCalls(tasks=True, targets=False)
     assert not rollout.needs_detail(quiet, quiet)
-    assert rollout.needs_detail(quiet, replace(quiet, latest_event_id="e2")).tasks
-    assert rollout.needs_detail(quiet, replace(quiet, deployment_failed_tasks=1)).tasks
+    # An event alone (about targets, steady state, another deployment's tasks) needs no task detail.
+    assert not rollout.needs_detail(quiet, replace(quiet, latest_event_id="e2"))
+    assert rollout.needs_detail(quiet, replace(quiet, task_event_id="e2")) == rollout.DetailCalls(tasks=True)
     waiting = replace(quiet, targets_healthy=1)
     assert rollout.needs_detail(waiting, waiting) == rollout.DetailCalls(tasks=False, targets=True)
     no_lb = summary(desired=2, running=2, targets_total=None)
     assert not rollout.needs_detail(no_lb, no_lb)
     assert rollout.needs_detail(None, no_lb) == rollout.DetailCalls(tasks=True, targets=False)
     assert not rollout.needs_detail(None, summary(desired=0))
+    # Only pending new tasks: nothing to describe yet (no target, no failure).
+    pending = summary(desired=2, pending=2, targets_total=2)
+    assert not rollout.needs_detail(None, pending)
+    assert not rollout.needs_detail(pending, replace(pending, latest_event_id="e2"))
     # The task detail was read while one new task was still starting: read it again, or its target is never seen.
     stale = replace(waiting, tasks_known=1)
     assert rollout.needs_detail(stale, stale) == rollout.DetailCalls(tasks=True, targets=True)
+
+
+def test_stopped_tasks_are_listed_only_when_a_count_says_one_of_ours_stopped():
+    running = summary(desired=2, running=2, targets_total=2, targets_healthy=0, latest_event_id="e1")
+    # Counts that only grow, or an event: ListTasks RUNNING at most, never ListTasks STOPPED.
+    assert not rollout.needs_detail(replace(running, running=1, pending=1), running).stopped
+    assert not rollout.needs_detail(running, replace(running, task_event_id="e9")).stopped
+    # failedTasks went up, fewer tasks run, fewer run and wait together: list the stopped ones too (with the
+    # running ones, in the same DescribeTasks), but skip the targets (the stopped task's drain).
+    for moved in (
+        replace(running, deployment_failed_tasks=1),
+        replace(running, running=1, pending=1),
+        replace(running, running=1),
+    ):
+        assert rollout.needs_detail(running, moved) == rollout.DetailCalls(tasks=True, stopped=True, targets=False)
+    # A first look lists the stopped tasks only when ECS already counts failures.
+    assert not rollout.needs_detail(None, running).stopped
+    assert rollout.needs_detail(None, replace(running, deployment_failed_tasks=2)).stopped
+    # All tasks gone without failedTasks (a failure ECS did not count): still looked at.
+    gone = replace(running, running=0, targets_healthy=0)
+    assert rollout.needs_detail(running, gone) == rollout.DetailCalls(tasks=True, stopped=True)
+
+
+def test_the_success_poll_reads_targets_again_only_when_the_last_reading_is_not_fresh():
+    done = summary(
+        desired=2, running=2, targets_total=2, targets_healthy=2, deployment_status="PRIMARY",
+        rollout_state="COMPLETED",
+    )  # fmt: skip
+    before = replace(done, rollout_state="IN_PROGRESS")
+    assert not rollout.needs_detail(before, done, targets_fresh=True)
+    assert rollout.needs_detail(before, done, targets_fresh=False) == rollout.DetailCalls(targets=True)
+    assert rollout.needs_detail(before, replace(done, targets_healthy=1), targets_fresh=True).targets
+
+
+def detail_calls_of(monkeypatch, name, **options):
+    """Replay a story and return the DetailCalls the loop asked for, poll by poll (None: no detail asked)."""
+    asked = []
+    original = rollout.needs_detail
+
+    def spy(prev, cur, **kwargs):
+        calls = original(prev, cur, **kwargs)
+        asked.append(calls)
+        return calls
+
+    monkeypatch.setattr(rollout, "needs_detail", spy)
+    outcome, _lines = run(name, **options)
+    return outcome, asked
+
+
+def test_replays_skip_detail_calls_while_the_counts_do_not_move(monkeypatch):
+    outcome, asked = detail_calls_of(monkeypatch, "timeout")
+    # One round on the first look (1 running new task, 1 pending); then 11 polls with the same counts and events:
+    # DescribeServices alone, though one target is still not healthy... because it belongs to the pending task.
+    assert asked[0] == rollout.DetailCalls(tasks=True, targets=True)
+    assert asked[1:] == [rollout.DetailCalls()] * (outcome.state.polls - 1)
+    outcome, asked = detail_calls_of(monkeypatch, "healthy")
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    assert not any(calls.stopped for calls in asked)  # nothing stopped: ListTasks STOPPED never made
+    assert asked[:2] == [rollout.DetailCalls(), rollout.DetailCalls()]  # no task yet, then pending only
+
+
+def test_a_crash_is_caught_by_the_stopped_listing_the_counts_asked_for(monkeypatch):
+    outcome, asked = detail_calls_of(monkeypatch, "crash_loop")
+    assert outcome.verdict.reason_code == "tasks_stopped"
+    # failedTasks 0 -> 1 and one running task fewer on the third poll: that poll, and only it, lists stopped tasks.
+    assert [calls.stopped for calls in asked] == [False, False, True]
+    # Without that listing (the replay hands out what AWS would), the crashed task is not seen on that poll.
+    _story, observations = load("crash_loop")
+    state = rollout.start_state(observations[0].service, deployment_id=DEP_NEW)
+    monkeypatch.setattr(rollout, "needs_detail", lambda prev, cur, **_: rollout.DetailCalls(tasks=cur.running > 0))
+    blind = rollout.replay(observations[:3], state)
+    assert blind.verdict.kind == rollout.WAITING
+
+
+def test_an_event_naming_only_another_deployments_known_task_is_not_a_task_event():
+    _story, observations = load("crash_loop")
+    poll = observations[2]
+    state = rollout.start_state(observations[0].service, deployment_id=DEP_NEW)
+    ours = rollout.summarize(poll, replace(state, tasks=poll.tasks))
+    assert ours.task_event_id is not None  # "has started 1 tasks: (task ...)": a task of ours
+    old_task = {"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/shipyard/0ld", "startedBy": DEP_OLD}
+    event = {"id": "e-old", "createdAt": "2030-01-01T00:00:00+00:00",
+             "message": "(service web) has stopped 1 running tasks: (task 0ld)."}  # fmt: skip
+    service = {**poll.service, "events": [event, *poll.service["events"]]}
+    known = replace(poll, service=service, tasks=(*poll.tasks, old_task))  # ListTasks lists every task
+    assert rollout.summarize(known, state).task_event_id == ours.task_event_id
+    # Unknown to the waiter, the same task might be ours: it counts.
+    assert rollout.summarize(replace(poll, service=service), state).task_event_id == "e-old"
+
+
+def test_wait_for_starts_from_the_service_the_caller_already_has():
+    _story, observations = load("healthy")
+    polls = []
+
+    def fetch_service():
+        polls.append(len(polls))
+        return replace(observations[len(polls)], tasks=None, target_health=None, api_calls=1)
+
+    def fetch_detail(observation, _state, calls):
+        poll = observations[len(polls)]
+        return replace(observation, tasks=poll.tasks, target_health=poll.target_health, api_calls=2 + calls.targets)
+
+    clock = [0.0]
+    state = rollout.start_state(observations[0].service, deployment_id=DEP_NEW)
+    outcome = rollout.wait_for(
+        fetch_service,
+        fetch_detail,
+        state,
+        clock=lambda: clock[0],
+        sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds),
+        rng=seeded(1),
+        initial=observations[0],
+        max_polls=len(observations),
+    )
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    # The first look is the caller's (UpdateService's answer): one DescribeServices fewer, and not counted here.
+    assert len(polls) == outcome.state.polls - 1
+    assert outcome.state.timeline[1]["elapsed"] == 0.0
 
 
 def seeded(seed):
@@ -551,27 +679,30 @@ def delay(rng=None, changed=False, throttled=False, **state):
 
 
 def test_poll_delay_is_fast_at_the_start_and_after_a_change():
-    assert delay(elapsed=3, delay=1) == 1
-    assert delay(elapsed=300, delay=15, changed=True) == 1
+    assert delay(elapsed=3, delay=2) == 2
+    assert delay(elapsed=300, delay=15, changed=True) == 2
+    # Fast for fast_period (10 s) after the last change, not just for the one poll after it.
+    assert delay(elapsed=300, last_change=292, delay=2) == 2
+    assert delay(elapsed=300, last_change=289, delay=2) == 3
 
 
 def test_poll_delay_grows_while_nothing_moves_up_to_the_cap():
     delays = []
-    previous = 1.0
+    previous = 2.0
     for elapsed in range(10, 200, 10):
         previous = delay(elapsed=elapsed, delay=previous)
         delays.append(previous)
-    assert delays[:4] == [1.5, 2.25, 3.375, 5.0625]
+    assert delays[:4] == [3.0, 4.0, 4.0, 4.0]
     assert all(b >= a for a, b in itertools.pairwise(delays))
-    assert max(delays) == 15
+    assert max(delays) == 4  # a task that stops in a quiet stretch is still seen within 5 s
 
 
 def test_throttled_poll_delay_is_full_jitter_within_the_exponential_ceiling():
     rng = seeded(42)
-    for throttles, ceiling in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 30), (9, 30)]:
+    for throttles, ceiling in [(1, 4), (2, 8), (3, 16), (4, 30), (9, 30)]:
         samples = [delay(rng, throttled=True, elapsed=100, throttles=throttles) for _ in range(200)]
-        assert all(1 <= sample <= ceiling for sample in samples)
-        assert max(samples) - min(samples) > (ceiling - 1) / 2  # spread over the range, not a fixed step
+        assert all(2 <= sample <= ceiling for sample in samples)
+        assert max(samples) - min(samples) > (ceiling - 2) / 2  # spread over the range, not a fixed step
     same = [delay(seeded(7), throttled=True, throttles=3) for _ in range(2)]
     assert same[0] == same[1]  # seeded: reproducible
 
@@ -599,8 +730,8 @@ def test_wait_for_never_sleeps_past_the_timeout():
     )
     assert outcome.verdict.reason_code == "timeout"
     assert sum(sleeps) == pytest.approx(25)
-    assert sleeps[:10] == [1.0] * 10
-    assert sleeps[10:13] == [1.5, 2.25, 3.375]
+    assert sleeps[:5] == [2.0] * 5
+    assert sleeps[5:8] == [3.0, 4.0, 4.0]
 
 
 def test_rolling_back_to_a_deployment_is_not_trouble_for_that_deployment():
@@ -616,3 +747,49 @@ def test_after_newest_event_makes_every_event_so_far_history():
     since = rollout.after_newest_event(service)
     assert rollout.trouble_events(service["events"], since=since) == []
     assert rollout.after_newest_event({"events": []}) is None
+
+
+def test_pace_holds_the_next_poll_back_after_a_burst_of_calls():
+    # 3 calls before the wait and 30 in it, after 20 s: the 34th call may come at (34 - 6) / 54 per minute.
+    assert delay(changed=True, elapsed=20, api_calls=30, calls_before=3) == pytest.approx(28 * 60 / 54 - 20)
+    assert delay(changed=True, elapsed=20, api_calls=30, calls_before=3, seconds_before=20) == 2  # time to spare
+    assert delay(changed=True, elapsed=2, api_calls=4, calls_before=3) == 2  # the burst: the first polls are free
+    off = rollout.Options(calls_per_minute=0)
+    state = rollout.WaitState(service_name="web", elapsed=20, api_calls=30, calls_before=3)
+    assert rollout.next_poll_delay(state, True, False, seeded(1), off) == 2
+
+
+def _calls_per_minute_when_something_changes_on_every_poll(options):
+    """Two observations in turn (0/2 and 2/2 running): every poll is a change with detail calls."""
+    _story, observations = load("healthy")
+    turn = [observations[1], observations[2]]
+    polls = []
+
+    def fetch_service():
+        polls.append(None)
+        return replace(turn[len(polls) % 2], tasks=None, target_health=None, api_calls=1)
+
+    def fetch_detail(observation, _state, calls):
+        poll = turn[len(polls) % 2]
+        return replace(observation, tasks=poll.tasks, target_health=poll.target_health, api_calls=3)
+
+    clock = [0.0]
+    state = rollout.start_state(observations[0].service, deployment_id=DEP_NEW)
+    outcome = rollout.wait_for(
+        fetch_service,
+        fetch_detail,
+        replace(state, calls_before=3, seconds_before=1.0),
+        options,
+        clock=lambda: clock[0],
+        sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds),
+        rng=seeded(1),
+        max_polls=80,
+    )
+    assert outcome.verdict.kind == rollout.WAITING, outcome.verdict
+    assert outcome.elapsed > 60
+    return (3 + outcome.state.api_calls) * 60 / (1.0 + outcome.elapsed)
+
+
+def test_changes_on_every_poll_for_minutes_stay_within_60_calls_a_minute():
+    assert _calls_per_minute_when_something_changes_on_every_poll(rollout.Options(calls_per_minute=0)) > 90
+    assert _calls_per_minute_when_something_changes_on_every_poll(rollout.Options()) <= 60
