@@ -692,6 +692,23 @@ def pace(state: WaitState, options: Options) -> float:
     return max(0.0, calls * 60.0 / options.calls_per_minute - (state.seconds_before + state.elapsed))
 
 
+def needs_failure_detail(verdict: Verdict, calls: DetailCalls, observation: Observation) -> bool:
+    """Whether a failure verdict should look for our stopped tasks before it is final.
+
+    ECS can fail a deployment and roll it back between two polls (tasks that crash at once): the deployment may
+    then be gone from DescribeServices, its counts with it, and no poll listed its stopped tasks. One listing of
+    the stopped tasks (ListTasks STOPPED + DescribeTasks) gives the verdict their exit codes and reasons, and the
+    log lines. Not when this poll listed them already, or the verdict names a task already.
+    """
+    return (
+        verdict.kind == FAILED
+        and verdict.reason_code in ("circuit_breaker_rollback", "deployment_failed", "trouble_event")
+        and verdict.log_task_arn is None
+        and not calls.stopped
+        and observation.service is not None
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The decision
 
@@ -1160,7 +1177,14 @@ def wait_for(
             calls = needs_detail(state.summary, preliminary, targets_fresh=fresh)
             if calls:
                 observation = replace(fetch_detail(observation, state, calls), elapsed=elapsed)
+        else:
+            calls = DetailCalls()
         verdict = evaluate(observation, state, options)
+        if needs_failure_detail(verdict, calls, observation):
+            detailed = fetch_detail(observation, state, DetailCalls(tasks=True, stopped=True))
+            if not detailed.throttled:
+                observation = replace(detailed, elapsed=elapsed)
+                verdict = evaluate(observation, state, options)
         state, changed = advance(state, observation, verdict, now() if now else None)
         if changed and report is not None:
             report(progress_line(state.summary.service_name, state.summary, elapsed))

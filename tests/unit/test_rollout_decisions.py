@@ -793,3 +793,39 @@ def _calls_per_minute_when_something_changes_on_every_poll(options):
 def test_changes_on_every_poll_for_minutes_stay_within_60_calls_a_minute():
     assert _calls_per_minute_when_something_changes_on_every_poll(rollout.Options(calls_per_minute=0)) > 90
     assert _calls_per_minute_when_something_changes_on_every_poll(rollout.Options()) <= 60
+
+
+def test_a_rollback_that_happened_between_two_polls_still_names_the_crashed_tasks(monkeypatch):
+    # Tasks that crash at once: by the second poll ECS has failed the deployment, rolled back, and dropped it
+    # from DescribeServices (no counts left to move). The verdict looks for the stopped tasks once.
+    _story, observations = load("circuit_breaker_rollback")
+    first, last = observations[0], observations[-1]
+    # The first look is UpdateService's answer: the new deployment has no task yet.
+    fresh = [dict(d, pendingCount=0, runningCount=0) if d["id"] == DEP_NEW else d for d in first.service["deployments"]]
+    first = replace(first, service=dict(first.service, deployments=fresh))
+    service = dict(last.service, deployments=[d for d in last.service["deployments"] if d["id"] != DEP_NEW])
+    state = rollout.start_state(first.service, deployment_id=DEP_NEW)
+    asked = []
+
+    def fetch_detail(observation, _state, calls):
+        asked.append(calls)
+        tasks = tuple(t for t in last.tasks if calls.stopped or t.get("desiredStatus") != "STOPPED")
+        return replace(observation, tasks=tasks, api_calls=observation.api_calls + 3)
+
+    polls = iter([replace(first, tasks=None, target_health=None), replace(last, service=service, tasks=None)])
+    clock = [0.0]
+    outcome = rollout.wait_for(
+        lambda: next(polls),
+        fetch_detail,
+        state,
+        clock=lambda: clock[0],
+        sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds),
+        rng=seeded(1),
+        max_polls=5,
+    )
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "circuit_breaker_rollback")
+    assert asked[-1].stopped
+    assert verdict.message.count("(EssentialContainerExited)") == 3
+    assert verdict.log_task_arn is not None
+    assert not rollout.needs_failure_detail(verdict, rollout.DetailCalls(), last)  # it names a task now
