@@ -13,7 +13,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)/local
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 STACK := $(VENV)/bin/python -m shipyard_local
-ENV_FILE := $(CURDIR)/.shipyard/env
+ENV_FILE := $(or $(SHIPYARD_STATE_DIR),$(CURDIR)/.shipyard)/env
 
 .PHONY: help venv demo test up down status lint sanity pytest bench build lock
 
