@@ -1,6 +1,8 @@
-"""Every role's Molecule scenarios (converge, idempotence, verify, destroy) against the local stack.
+"""Every role's Molecule scenario against the local stack: one `molecule test` per role.
 
-The scenarios inherit .config/molecule/config.yml; this test gives them the stack pytest brought up.
+The scenarios live in extensions/molecule/<role>/ and inherit extensions/molecule/config.yml (the sequence:
+destroy, syntax, check, converge, idempotence, side_effect, verify, destroy); this test gives them the stack
+pytest brought up.
 """
 
 from __future__ import annotations
@@ -14,19 +16,16 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the virtualenv running pytest
 
-SCENARIOS = sorted(REPO.glob("roles/*/molecule/*/molecule.yml"))
+SCENARIOS = sorted(REPO.glob("extensions/molecule/*/molecule.yml"))
 
 pytestmark = pytest.mark.stack
 
 
-@pytest.mark.parametrize(
-    "scenario", SCENARIOS, ids=[f"{path.parents[2].name}-{path.parent.name}" for path in SCENARIOS]
-)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[path.parent.name for path in SCENARIOS])
 def test_molecule_scenario(scenario, stack_env):
-    role_dir = scenario.parents[2]
     result = subprocess.run(
         [str(BIN / "molecule"), "test", "--scenario-name", scenario.parent.name],
-        cwd=role_dir,
+        cwd=REPO,
         env={**stack_env, "PY_COLORS": "0", "MOLECULE_NO_LOG": "false"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
