@@ -1,6 +1,7 @@
 # Shipyard's front door. The two commands a newcomer needs:
 #   make demo   the local stack and cloud up, provision, build and deploy the sample API, print its URL
-#   make test   every gate, in order: ruff, yamllint, ansible-lint, ansible-test sanity, pytest
+#   make test   every gate: ruff, yamllint, ansible-lint, ansible-test sanity beside pytest (parallel workers,
+#               Molecule scenarios included); a table of the gates and the 25 slowest tests at the end
 # Both create or reuse .venv first (scripts/bootstrap: quick when nothing changed).
 
 SHELL := /bin/bash
@@ -32,10 +33,8 @@ demo: venv up ## the whole flow on the local cloud: provision, build + push + de
 	echo -n "  -> "; curl -sS --max-time 5 -H 'Host: web.shipyard.test' "$$SHIPYARD_LB_URL/health"; echo; \
 	echo "Next (README, 'The demo'): a version 2 with no failed request, a broken one rolled back. make down stops all."
 
-test: venv ## all gates in order; stops at the first that fails
-	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory sanity
-	@$(MAKE) --no-print-directory pytest
+test: venv ## every gate (lint and sanity beside pytest); non-zero if any failed; prints times and slowest tests
+	@scripts/test
 
 up: venv ## start the local stack (emulator, Docker engine, registry); safe to run twice
 	@$(STACK) up
@@ -55,8 +54,8 @@ lint: venv ## ruff, yamllint, ansible-lint (profile production, no skip list)
 sanity: venv ## ansible-test sanity on a temporary ansible_collections/shipyard/fargate tree
 	scripts/sanity
 
-pytest: venv ## unit and integration tests (brings the local stack up, or reuses a running one)
-	pytest
+pytest: venv ## unit, integration and Molecule tests in parallel workers (brings the local stack up, or reuses it)
+	pytest -n $(or $(PYTEST_WORKERS),auto) --dist loadfile
 
 bench: venv ## rollout waiters side by side on the local cloud (own stack); writes docs/benchmarks.md
 	$(VENV)/bin/python bench/rollout.py $(BENCH_ARGS)

@@ -1,7 +1,10 @@
-"""Shared fixtures: the local stack (brought up once per run, or reused), AWS clients and playbook runs."""
+"""Shared fixtures: the local stack (brought up once per run and shared by parallel workers, or reused), AWS clients
+and playbook runs."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -29,16 +32,41 @@ RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\
 ACM_VALIDATION_WAIT = "5"
 
 
+@contextlib.contextmanager
+def _session_lock(config: StackConfig) -> Iterator[dict]:
+    """Hold the stack's pytest lock; yields the shared record of who uses the stack (written back on exit).
+
+    Parallel workers (pytest-xdist) and pytest runs side by side share one stack: the first brings it up under
+    the lock, the others wait for it and reuse it, and the last user out stops what the first one started.
+    """
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    record_file = config.state_dir / "pytest-session.json"
+    with (config.state_dir / "pytest-session.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            record = json.loads(record_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            record = {"users": 0, "started": []}
+        yield record
+        record_file.write_text(json.dumps(record))
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[Stack]:
-    """The local stack: reused when it already runs, else brought up and, at the end, torn down."""
+    """The local stack: reused when it already runs, else brought up and, when its last user ends, torn down."""
     stack = Stack(StackConfig.from_env())
-    with pytest.MonkeyPatch.context() as patch:  # the emulator reads it at start (an explicit setting wins)
-        patch.setenv("MOTO_ACM_VALIDATION_WAIT", os.environ.get("MOTO_ACM_VALIDATION_WAIT", ACM_VALIDATION_WAIT))
-        started = stack.up()
+    with _session_lock(stack.config) as session:
+        with pytest.MonkeyPatch.context() as patch:  # the emulator reads it at start (an explicit setting wins)
+            patch.setenv("MOTO_ACM_VALIDATION_WAIT", os.environ.get("MOTO_ACM_VALIDATION_WAIT", ACM_VALIDATION_WAIT))
+            started = stack.up()
+        session["users"] = session["users"] + 1 if not started else 1
+        session["started"] = sorted(set(session["started"] if not started else []) | set(started))
     yield stack
-    if started:
-        stack.down(started)
+    with _session_lock(stack.config) as session:
+        session["users"] = max(session["users"] - 1, 0)
+        if session["users"] == 0 and session["started"]:
+            stack.down(session["started"])
+            session["started"] = []
 
 
 @pytest.fixture(scope="session")
