@@ -24,7 +24,8 @@ def _print_status(stack: Stack) -> bool:
     if cloud:
         print(
             f"local cloud: ECS engine in the emulator; default task runner {cloud.get('runner')} "
-            f"(SHIPYARD_TASK_RUNNER); load balancer {cloud.get('load_balancer')}; {cloud.get('state')}"
+            f"(SHIPYARD_TASK_RUNNER); load balancer {cloud.get('load_balancer')}; "
+            f"time scale {cloud.get('time_scale', 1):g} (SHIPYARD_TIME_SCALE; 1 = real time); {cloud.get('state')}"
         )
     up = stack.is_up()
     if up:

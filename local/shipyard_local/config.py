@@ -48,6 +48,15 @@ def _port(env: dict[str, str], name: str, default: int) -> int:
     return port
 
 
+def _time_scale(env: dict[str, str]) -> float:
+    from .cloud.clock import parse_scale
+
+    try:
+        return parse_scale(env.get("SHIPYARD_TIME_SCALE"))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Every path and port of the local stack. Build it with :meth:`from_env`."""
@@ -58,6 +67,9 @@ class StackConfig:
     region: str
     host: str = HOST
     lb_port: int = DEFAULT_LB_PORT
+    # SHIPYARD_TIME_SCALE: how many times faster than real time the local cloud's simulated world runs
+    # (start-up, health-check intervals, draining, stop timeouts); 1 = real time. See cloud/clock.py.
+    time_scale: float = 1.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
@@ -69,6 +81,7 @@ class StackConfig:
             registry_port=_port(env, "SHIPYARD_REGISTRY_PORT", DEFAULT_REGISTRY_PORT),
             region=env.get("SHIPYARD_AWS_REGION") or DEFAULT_REGION,
             lb_port=_port(env, "SHIPYARD_LB_PORT", DEFAULT_LB_PORT),
+            time_scale=_time_scale(env),
         )
         ports = config.ports()
         names = list(ports)

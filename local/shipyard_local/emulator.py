@@ -28,13 +28,17 @@ def build_server(host: str, port: int):
     return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
-def _install_cloud():
-    """The local cloud (ECS engine, task runners, load balancer); the emulator still serves if it fails."""
+def _install_cloud(docker_host: str | None):
+    """The local cloud (ECS engine, task runners, load balancer); the emulator still serves if it fails.
+
+    Its settings come from the environment once, here (``StackConfig.from_env``: ports, state directory,
+    ``SHIPYARD_TIME_SCALE``); the Docker engine comes from ``--docker-host``.
+    """
     from .cloud import install
     from .config import StackConfig
 
     try:
-        return install(StackConfig.from_env())
+        return install(StackConfig.from_env(), docker_host=docker_host)
     except Exception:
         logging.getLogger("shipyard_local.cloud").exception("local cloud failed to start: ECS runs nothing")
         return None
@@ -44,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shipyard_local.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--docker-host",
+        default=os.environ.get("DOCKER_HOST"),
+        help="the Docker engine for the docker task runner (default: $DOCKER_HOST, else the system socket)",
+    )
     args = parser.parse_args(argv)
 
     # Attaching AWS managed policies (the IAM role of the task execution) needs them loaded.
@@ -52,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = build_server(args.host, args.port)
-    cloud = _install_cloud()
+    cloud = _install_cloud(args.docker_host)
 
     def _stop_all() -> None:
         if cloud is not None:

@@ -95,8 +95,8 @@ class Stack:
         record = self.load()
         started: list[str] = []
         try:
+            self._up_docker(record, started)  # first: the emulator's local cloud is handed its address
             self._up_emulator(record, started)
-            self._up_docker(record, started)
             procs.wait_until(
                 lambda: _emulator_answers(cfg), name="AWS API emulator", log=cfg.logs_dir / "emulator.log",
                 **self._watch(record["emulator"]),
@@ -166,8 +166,10 @@ class Stack:
             SHIPYARD_REGISTRY_PORT=str(cfg.registry_port),
             SHIPYARD_LB_PORT=str(cfg.lb_port),
             SHIPYARD_AWS_REGION=cfg.region,
+            SHIPYARD_TIME_SCALE=f"{cfg.time_scale:g}",
         )
         argv = [sys.executable, "-m", EMULATOR_MARKER, "--host", cfg.host, "--port", str(cfg.emulator_port)]
+        argv += ["--docker-host", record["docker"]["host"]]
         (cfg.state_dir / "cloud.json").unlink(missing_ok=True)  # what this start reports, not an older one
         pid = procs.spawn(argv, cfg.logs_dir / "emulator.log", env=env)
         record["emulator"] = {"pid": pid, "marker": EMULATOR_MARKER, "address": cfg.emulator_url}

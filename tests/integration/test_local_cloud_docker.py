@@ -23,11 +23,14 @@ import urllib.error
 import urllib.request
 import uuid
 
+import boto3
 import pytest
 
 from shipyard_local import system
 from shipyard_local.cloud.runners import docker as docker_runner
 from shipyard_local.cloud.runners.base import RUNNING, STOPPED, ContainerSpec, TaskSpec
+from shipyard_local.config import StackConfig
+from shipyard_local.stack import Stack
 
 pytestmark = pytest.mark.stack
 
@@ -91,11 +94,10 @@ def docker_env(stack_env, tmp_path_factory):
     return {**stack_env, "DOCKER_CONFIG": str(tmp_path_factory.mktemp("docker-config"))}
 
 
-@pytest.fixture(scope="module")
-def push(local_stack, aws, docker_env):
-    """``push(repository, version, crash=False)`` -> the image's ECR URI, pushed to the local registry."""
+def _pusher(stack, aws, docker_env):
+    """``(push, made)``: ``push(repository, version, crash=False)`` -> the image's ECR URI in ``stack``'s registry."""
     system.ensure({"busybox": "busybox-static"}, "the test app image")
-    registry = local_stack.config.registry_address
+    registry = stack.config.registry_address
     data = aws("ecr").get_authorization_token()["authorizationData"][0]
     user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     login = _docker(docker_env, "login", "--username", user, "--password-stdin", registry, stdin=password.encode())
@@ -105,7 +107,7 @@ def push(local_stack, aws, docker_env):
     def make(repository: str, version: str, crash: bool = False) -> str:
         uri = aws("ecr").create_repository(repositoryName=repository)["repository"]["repositoryUri"] if not any(
             r["repositoryName"] == repository for r in aws("ecr").describe_repositories()["repositories"]
-        ) else f"{ACCOUNT}.dkr.ecr.{local_stack.config.region}.amazonaws.com/{repository}"  # fmt: skip
+        ) else f"{ACCOUNT}.dkr.ecr.{stack.config.region}.amazonaws.com/{repository}"  # fmt: skip
         local = f"{registry}/{repository}:{version}"
         changes = ["--change", f"ENV APP_VERSION={version}", "--change", 'ENTRYPOINT ["/bin/sh", "/app.sh"]']
         if crash:
@@ -118,6 +120,13 @@ def push(local_stack, aws, docker_env):
         made.append(local)
         return f"{uri}:{version}"
 
+    return make, made
+
+
+@pytest.fixture(scope="module")
+def push(local_stack, aws, docker_env):
+    """``push(repository, version, crash=False)`` -> the image's ECR URI, pushed to the local registry."""
+    make, made = _pusher(local_stack, aws, docker_env)
     yield make
     _docker(docker_env, "rmi", "--force", *made)
 
@@ -415,22 +424,49 @@ def test_ecs_reports_the_crashing_containers_exit_code(local_stack, aws, push, a
         ecs.delete_service(cluster=unique_name, service="web", force=True)
 
 
-def test_stopping_the_emulator_leaves_no_container(local_stack, aws, push, alb, unique_name, docker_env):
-    """Runs last: stops the emulator (the runner's process), checks by label, brings it back."""
-    ecs = aws("ecs")
+@pytest.fixture
+def own_stack(local_stack, tmp_path, free_port, monkeypatch):
+    """A stack of its own (emulator, registry, state dir, ports) on the session's Docker engine, with a boto3 client
+    factory: a test that stops its emulator must not stop the one every other test (and worker) is using."""
+    monkeypatch.setenv("DOCKER_HOST", local_stack.load()["docker"]["host"])
+    config = StackConfig(state_dir=tmp_path / "state", emulator_port=free_port(), registry_port=free_port(),
+                         region="us-east-1", lb_port=free_port())  # fmt: skip
+    stack = Stack(config)
+    stack.up()
+
+    def client(service: str):
+        return boto3.client(service, endpoint_url=config.emulator_url, region_name=config.region,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+
+    yield stack, client
+    stack.down()
+
+
+def test_stopping_the_emulator_leaves_no_container(own_stack, docker_env, unique_name):
+    """Stops the emulator (the runner's process) of a stack of its own and checks, by its label, that its tasks'
+    containers are gone."""
+    stack, aws = own_stack
+    make, made = _pusher(stack, aws, docker_env)
+    ec2, ecs = aws("ec2"), aws("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName=unique_name, Description="pytest", VpcId=vpc)["GroupId"]
     log_group = f"/ecs/{unique_name}"
     aws("logs").create_log_group(logGroupName=log_group)
-    definition = _task_definition(aws, unique_name, push(f"pytest-dkr-{uuid.uuid4().hex[:8]}/web", "1"), log_group)
+    definition = _task_definition(aws, unique_name, make(f"pytest-dkr-{uuid.uuid4().hex[:8]}/web", "1"), log_group)
     ecs.create_cluster(clusterName=unique_name)
     ecs.create_service(
         cluster=unique_name, serviceName="web", taskDefinition=definition, desiredCount=2, launchType="FARGATE",
-        networkConfiguration=alb["network"],
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
     )  # fmt: skip
-    label = f"shipyard.local.state-dir={local_stack.config.state_dir}"
-    _until(lambda: len(_service_tasks(aws, unique_name, "web", "RUNNING")) == 2, "two RUNNING tasks")
+    label = f"shipyard.local.state-dir={stack.config.state_dir}"
+    _until(  # lastStatus RUNNING: their containers run (desiredStatus RUNNING alone may still be pulling)
+        lambda: [t["lastStatus"] for t in _service_tasks(aws, unique_name, "web", "RUNNING")] == ["RUNNING"] * 2,
+        "two RUNNING tasks",
+    )
     assert len(_containers(docker_env, label)) >= 2
-    local_stack.down(["emulator"])
     try:
+        stack.down(["emulator"])
         assert _containers(docker_env, label) == []
     finally:
-        local_stack.up()
+        _docker(docker_env, "rmi", "--force", *made)

@@ -131,7 +131,7 @@ class _Health(BaseHTTPRequestHandler):
 def health_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
     server.seen = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()  # quick shutdown
     yield server
     server.shutdown()
     server.server_close()

@@ -186,7 +186,8 @@ def _app(name):
     server.name = name
     server.release = threading.Event()
     server.hung = threading.Event()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll: shutdown() returns within it (the default 0.5 s cost every teardown half a second per app).
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": lb.POLL_SECONDS}, daemon=True).start()
     return server
 
 
@@ -214,9 +215,9 @@ def _get(port, path="/", host="web.example.com", method="GET", body=None, header
     return response, data
 
 
-@pytest.fixture
-def alb(free_port):
-    """An ALB in moto (in-process) with a web rule, an api rule and a 404 default, served by the local LB."""
+@pytest.fixture(scope="module")
+def network():
+    """moto in-process for the module, with one VPC and two subnets (each test makes and deletes its own ALB)."""
     with mock_aws():
         ec2 = boto3.client("ec2", region_name="us-east-1")
         elb = boto3.client("elbv2", region_name="us-east-1")
@@ -227,62 +228,77 @@ def alb(free_port):
             ]
             for i, z in ((1, "a"), (2, "b"))
         ]
-        arn = elb.create_load_balancer(Name="shared", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+        yield SimpleNamespace(elb=elb, vpc=vpc, subnets=subnets)
 
-        def group(name):
-            return elb.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
-                "TargetGroups"
-            ][0]["TargetGroupArn"]
 
-        web, api = group("web"), group("api")
-        not_found = {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "no such service"}
-        listener = elb.create_listener(
-            LoadBalancerArn=arn,
-            Protocol="HTTP",
-            Port=80,
-            DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": not_found}],
-        )["Listeners"][0]["ListenerArn"]
-        elb.create_rule(
-            ListenerArn=listener,
-            Priority=10,
-            Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": ["web.example.com"]}}],
-            Actions=[{"Type": "forward", "TargetGroupArn": web}],
-        )
-        elb.create_rule(
-            ListenerArn=listener,
-            Priority=20,
-            Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}],
-            Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": api, "Weight": 1}]}}],
-        )
-        elb.create_rule(
-            ListenerArn=listener,
-            Priority=30,
-            Conditions=[{"Field": "host-header", "Values": ["old.example.com"]}],
-            Actions=[
-                {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
-            ],
-        )
-        engine = FakeEngine()
-        config = StackConfig.from_env({"SHIPYARD_LB_PORT": str(free_port())})
-        balancer = lb.start(config, engine, listener_port=80)
-        apps = []
+@pytest.fixture
+def alb(free_port, network):
+    """An ALB in moto (in-process) with a web rule, an api rule and a 404 default, served by the local LB.
 
-        def add_target(tg, ip, name, routable=True):
-            app = _app(name)
-            apps.append(app)
-            elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": ip, "Port": 8080}])
-            engine.addresses[(tg, ip, 8080)] = ("127.0.0.1", app.server_address[1])
-            if routable:
-                engine.routable.add((tg, ip, 8080))
-            return app
+    The balancer serves every ALB of the region: the fixture deletes its own at the end, so a test sees only its own.
+    """
+    elb, vpc, subnets = network.elb, network.vpc, network.subnets
+    arn = elb.create_load_balancer(Name="shared", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
 
+    def group(name):
+        return elb.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
+            "TargetGroups"
+        ][0]["TargetGroupArn"]
+
+    web, api = group("web"), group("api")
+    not_found = {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "no such service"}
+    listener = elb.create_listener(
+        LoadBalancerArn=arn,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": not_found}],
+    )["Listeners"][0]["ListenerArn"]
+    elb.create_rule(
+        ListenerArn=listener,
+        Priority=10,
+        Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": ["web.example.com"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": web}],
+    )
+    elb.create_rule(
+        ListenerArn=listener,
+        Priority=20,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}],
+        Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": api, "Weight": 1}]}}],
+    )
+    elb.create_rule(
+        ListenerArn=listener,
+        Priority=30,
+        Conditions=[{"Field": "host-header", "Values": ["old.example.com"]}],
+        Actions=[
+            {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+        ],
+    )
+    engine = FakeEngine()
+    config = StackConfig.from_env({"SHIPYARD_LB_PORT": str(free_port())})
+    balancer = lb.start(config, engine, listener_port=80)
+    apps = []
+
+    def add_target(tg, ip, name, routable=True):
+        app = _app(name)
+        apps.append(app)
+        elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": ip, "Port": 8080}])
+        engine.addresses[(tg, ip, 8080)] = ("127.0.0.1", app.server_address[1])
+        if routable:
+            engine.routable.add((tg, ip, 8080))
+        return app
+
+    try:
         yield SimpleNamespace(
             port=config.lb_port, web=web, api=api, engine=engine, add_target=add_target, elb=elb, listener=listener
         )
+    finally:
         balancer.stop()
         for app in apps:
             app.release.set()
             app.shutdown()
+        elb.delete_load_balancer(LoadBalancerArn=arn)
+        for group_arn in (web, api):
+            elb.delete_target_group(TargetGroupArn=group_arn)
 
 
 def test_routes_by_host_header_round_robin_with_forwarded_headers(alb):

@@ -38,9 +38,14 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
+from .clock import Clock, RealClock
+
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_LISTENER_PORT = 80
 UPSTREAM_TIMEOUT = 60.0  # the ALB's default idle timeout
+# serve_forever() looks for a shutdown request this often (real seconds): stop() returns within it. The standard
+# library's 0.5 s cost every test that starts and stops a balancer half a second per server.
+POLL_SECONDS = 0.05
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -196,8 +201,18 @@ def _html(code: int, reason: str) -> bytes:
 class LoadBalancer:
     """The running proxy: ``address``, ``stop()``."""
 
-    def __init__(self, host: str, port: int, engine: Engine, account_id: str, region: str, listener_port: int):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        engine: Engine,
+        account_id: str,
+        region: str,
+        listener_port: int,
+        clock: Clock | None = None,
+    ):
         self.engine = engine
+        self.clock: Clock = clock or getattr(engine, "clock", None) or RealClock()
         self.account_id = account_id
         self.region = region
         self.listener_port = listener_port
@@ -207,7 +222,9 @@ class LoadBalancer:
         self.server = ThreadingHTTPServer((host, port), handler)
         self.server.daemon_threads = True
         self.address = f"{host}:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="local-lb", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, name="local-lb", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -232,7 +249,7 @@ class LoadBalancer:
                 chosen = [li for li in found if int(li.port) == self.listener_port]
                 return chosen or found
             except RuntimeError:
-                time.sleep(0.001)
+                time.sleep(0.001)  # a race with moto's writers, not simulated time: real
         return []
 
     def targets(self, target_group_arn: str) -> list[tuple[str, int]]:
@@ -244,7 +261,7 @@ class LoadBalancer:
             try:
                 return [(t["Id"], int(t.get("Port") or group.port)) for t in list(group.targets.values())]
             except RuntimeError:
-                time.sleep(0.001)
+                time.sleep(0.001)  # a race with moto's writers, not simulated time: real
         return []
 
     def pick(self, target_group_arn: str) -> tuple[str, int] | None:
@@ -381,7 +398,8 @@ class _Handler(BaseHTTPRequestHandler):
             ("X-Forwarded-Port", str(self.balancer.listener_port)),
         ]
         if not self.headers.get("X-Amzn-Trace-Id"):
-            headers.append(("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"))
+            stamp = int(self.balancer.clock.epoch())
+            headers.append(("X-Amzn-Trace-Id", f"Root=1-{stamp:08x}-{secrets.token_hex(12)}"))
         chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
         length = self.headers.get("Content-Length")
         upstream = http.client.HTTPConnection(*target, timeout=UPSTREAM_TIMEOUT)
@@ -436,8 +454,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the target broke off mid-body: the client sees a cut response
 
 
-def start(config, engine: Engine, *, account_id: str = DEFAULT_ACCOUNT, listener_port: int | None = None):
-    """Serve the emulator's ALB listeners on ``127.0.0.1:config.lb_port``; returns the running LoadBalancer."""
+def start(
+    config,
+    engine: Engine,
+    *,
+    account_id: str = DEFAULT_ACCOUNT,
+    listener_port: int | None = None,
+    clock: Clock | None = None,
+):
+    """Serve the emulator's ALB listeners on ``127.0.0.1:config.lb_port``; returns the running LoadBalancer.
+
+    ``clock``: the local cloud's clock (default: the engine's); it stamps ``X-Amzn-Trace-Id``. Target health
+    and draining are the engine's: the balancer asks ``engine.is_routable`` per request.
+    """
     if listener_port is None:
         listener_port = int(os.environ.get("SHIPYARD_LB_LISTENER_PORT") or DEFAULT_LISTENER_PORT)
-    return LoadBalancer(config.host, config.lb_port, engine, account_id, config.region, listener_port)
+    return LoadBalancer(config.host, config.lb_port, engine, account_id, config.region, listener_port, clock)

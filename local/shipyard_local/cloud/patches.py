@@ -8,6 +8,10 @@ sees a half-done reconcile step. The changed handlers:
 - ListTasks filters by service name, desired status (default RUNNING, as AWS), family, startedBy, launch type;
 - StopTask stops an engine task the way ECS does (drain, then stop; stopCode UserInitiated);
 - DescribeTargetHealth reports what the engine knows about the targets it registered.
+
+:func:`install` patches the classes once per process and points them at an engine; installing again only
+points them at the new engine. :func:`uninstall` puts moto's own handlers back (unit tests that drive an engine
+in-process through ``mock_aws`` do, so other tests see plain moto).
 """
 
 from __future__ import annotations
@@ -40,22 +44,54 @@ def _merged_configuration(current: dict | None, given: dict | None) -> dict:
     return merged
 
 
+_INHERITED = object()  # marks a handler the class did not define itself (uninstall deletes the override)
+_current: dict[str, Any] = {}  # "engine": the engine the patched handlers serve
+_originals: list[tuple[type, str, Any]] = []  # (class, attribute, moto's own) while installed
+
+
+def uninstall() -> None:
+    """Restore moto's own handlers (no-op when not installed)."""
+    while _originals:
+        cls, name, original = _originals.pop()
+        if original is _INHERITED:
+            delattr(cls, name)
+        else:
+            setattr(cls, name, original)
+    _current.clear()
+
+
 def install(engine) -> None:
+    """Serve ``engine`` from moto's ECS and ELBv2 handlers (patching them the first time)."""
+    _current["engine"] = engine
+    if _originals:
+        return
+    _patch()
+
+
+def _engine():
+    return _current["engine"]
+
+
+def _patch() -> None:
     from moto.core.responses import ActionResult
     from moto.ecs.responses import EC2ContainerServiceResponse as ECS
     from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
     from moto.elbv2.responses import ELBV2Response as ELBV2
 
+    def replace(cls, name: str, new) -> None:
+        _originals.append((cls, name, cls.__dict__.get(name, _INHERITED)))
+        setattr(cls, name, new)
+
     def locked(call_action):
         @functools.wraps(call_action)
         def wrapper(self, *args, **kwargs):
-            with engine.lock:
+            with _engine().lock:
                 return call_action(self, *args, **kwargs)
 
         return wrapper
 
-    ECS.call_action = locked(ECS.call_action)
-    ELBV2.call_action = locked(ELBV2.call_action)
+    replace(ECS, "call_action", locked(ECS.call_action))
+    replace(ELBV2, "call_action", locked(ELBV2.call_action))
 
     def store_extras(self, service) -> None:
         for param, attribute in SERVICE_EXTRAS.items():
@@ -75,7 +111,7 @@ def install(engine) -> None:
         if not hasattr(service, "health_check_grace_period_seconds"):
             service.health_check_grace_period_seconds = 0
         if service.deployment_controller.get("type", "ECS") == "ECS":
-            engine.adopt_service(service, created=True)
+            _engine().adopt_service(service, created=True)
         return result
 
     original_update = ECS.update_service
@@ -98,16 +134,16 @@ def install(engine) -> None:
         store_extras(self, service)
         if service.deployment_controller.get("type", "ECS") != "ECS":
             return result
-        if service.arn not in engine.services:
-            engine.adopt_service(service, created=False)
+        if service.arn not in _engine().services:
+            _engine().adopt_service(service, created=False)
         given = self._get_param("taskDefinition")
         new_task_definition = backend.describe_task_definition(given).arn if given else before_task_definition
         service.task_definition = new_task_definition
         if new_task_definition != before_task_definition or self._get_param("forceNewDeployment"):
-            engine.new_deployment(service, new_task_definition)
+            _engine().new_deployment(service, new_task_definition)
         elif before_desired != service.desired_count:
-            engine.services[service.arn].steady = False
-        engine.refresh_counts(service)
+            _engine().services[service.arn].steady = False
+        _engine().refresh_counts(service)
         return result
 
     original_list_tasks = ECS.list_tasks
@@ -141,20 +177,20 @@ def install(engine) -> None:
     original_stop_task = ECS.stop_task
 
     def stop_task(self) -> ActionResult:
-        task = engine.user_stop(self._get_param("task") or "", self._get_param("reason"))
+        task = _engine().user_stop(self._get_param("task") or "", self._get_param("reason"))
         if task is None:
             return original_stop_task(self)
         return ActionResult({"task": task})
 
-    ECS.create_service = create_service
-    ECS.update_service = update_service
-    ECS.list_tasks = list_tasks
-    ECS.stop_task = stop_task
+    replace(ECS, "create_service", create_service)
+    replace(ECS, "update_service", update_service)
+    replace(ECS, "list_tasks", list_tasks)
+    replace(ECS, "stop_task", stop_task)
 
     original_health_for = FakeTargetGroup.health_for
 
     def health_for(self, target: dict[str, Any], ec2_backend) -> Any:
-        health = engine.target_health(self.arn, target["Id"], target.get("Port"))
+        health = _engine().target_health(self.arn, target["Id"], target.get("Port"))
         if health is None:
             return original_health_for(self, target, ec2_backend)
         port = target.get("Port") or self.targets.get(target["Id"], {}).get("Port") or self.port
@@ -162,4 +198,4 @@ def install(engine) -> None:
             target["Id"], port, self.health_check_port, health.state, health.reason, health.description
         )
 
-    FakeTargetGroup.health_for = health_for
+    replace(FakeTargetGroup, "health_for", health_for)

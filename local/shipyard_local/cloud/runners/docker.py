@@ -30,6 +30,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 import http.client
+import math
 import os
 import re
 import shlex
@@ -44,6 +45,7 @@ from typing import Protocol
 
 from ...config import StackConfig
 from ...docker_engine import docker_cli
+from ..clock import Clock, RealClock
 from .base import (
     PULLING,
     RUNNING,
@@ -61,6 +63,12 @@ LABEL_STATE_DIR = "shipyard.local.state-dir"
 LABEL_TASK = "shipyard.local.task"
 LABEL_TASK_ARN = "shipyard.local.task-arn"
 LABEL_CONTAINER = "shipyard.local.container"
+
+# Durations of the simulated world, in the clock's seconds (SHIPYARD_TIME_SCALE shortens them):
+HEALTH_POLL_SECONDS = 2.0  # container healthCheck status read from docker this often
+STOP_TIMEOUT_SECONDS = 30.0  # SIGTERM -> SIGKILL when an essential container exited (ECS's stopTimeout default)
+EXIT_WAIT_SECONDS = 30.0  # after docker stop: how long to wait for every container's exit to be seen
+MIN_REAL_TIMEOUT = 0.5  # a target health check's HTTP timeout never drops below this many real seconds
 
 ESSENTIAL_EXITED = "Essential container in task exited"
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
@@ -138,8 +146,15 @@ def parse_docker_timestamp(text: str) -> int:
     return seconds * 1000 + int((fraction + "000")[:3])
 
 
-def health_check_args(health_check: dict | None) -> list[str]:
-    """The task definition's container ``healthCheck`` as ``docker run`` options."""
+def _docker_duration(seconds: float, scale: float) -> str:
+    """Simulated seconds as a docker duration: whole seconds in real time, milliseconds when sped up."""
+    if scale == 1:
+        return f"{int(seconds)}s"
+    return f"{max(1, round(seconds * 1000 / scale))}ms" if seconds else "0s"
+
+
+def health_check_args(health_check: dict | None, scale: float = 1.0) -> list[str]:
+    """The task definition's container ``healthCheck`` as ``docker run`` options (timings divided by ``scale``)."""
     if not health_check or not health_check.get("command"):
         return []
     kind, *rest = health_check["command"]
@@ -150,10 +165,10 @@ def health_check_args(health_check: dict | None) -> list[str]:
     )
     return [
         "--health-cmd", command,
-        "--health-interval", f"{int(health_check.get('interval', 30))}s",
-        "--health-timeout", f"{int(health_check.get('timeout', 5))}s",
+        "--health-interval", _docker_duration(int(health_check.get("interval", 30)), scale),
+        "--health-timeout", _docker_duration(int(health_check.get("timeout", 5)), scale),
         "--health-retries", str(int(health_check.get("retries", 3))),
-        "--health-start-period", f"{int(health_check.get('startPeriod', 0))}s",
+        "--health-start-period", _docker_duration(int(health_check.get("startPeriod", 0)), scale),
     ]  # fmt: skip
 
 
@@ -281,8 +296,13 @@ class DockerRunner:
         logs: LogSink | None = None,
         account_id: str = DEFAULT_ACCOUNT,
         ecr_credentials: Callable[[], tuple[str, str]] | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        """``docker_host``: the engine to use, as the stack hands it over (``DOCKER_HOST`` syntax).
+        ``clock``: the local cloud's clock; its scale shortens container health polling and stop timeouts.
+        """
         self.config = config
+        self.clock: Clock = clock or RealClock()
         self.docker = Docker(docker_host, config.state_dir / "runner" / "docker-config")
         self.logs = logs or MotoLogSink(account_id, config.region)
         self._credentials = ecr_credentials or self._emulator_credentials
@@ -370,7 +390,8 @@ class DockerTaskRun:
 
     def check_health(self, path: str, matcher: str, timeout: float) -> HealthResult:
         """One ALB-style HTTP GET of ``http://127.0.0.1:<host_port><path>``."""
-        return http_health_check(self.runner.config.host, self.spec.host_port, path, matcher, timeout)
+        real_timeout = max(MIN_REAL_TIMEOUT, self.runner.clock.real(timeout))
+        return http_health_check(self.runner.config.host, self.spec.host_port, path, matcher, real_timeout)
 
     def stop(self, reason: str, grace_seconds: float = 30.0) -> None:
         with self._lock:
@@ -505,7 +526,7 @@ class DockerTaskRun:
             args += ["--user", spec.user]
         if spec.read_only_root:
             args.append("--read-only")
-        args += health_check_args(spec.health_check)
+        args += health_check_args(spec.health_check, self.runner.clock.scale)
         command = list(spec.command or ())
         if spec.entry_point:
             args += ["--entrypoint", spec.entry_point[0]]
@@ -594,9 +615,10 @@ class DockerTaskRun:
 
     def _supervise(self) -> None:
         """Wait until an essential container exits or ``stop`` is asked; refresh container health meanwhile."""
+        clock = self.runner.clock
         health = any(c.spec.health_check for c in self._containers)
         while True:
-            self._wake.wait(timeout=2.0 if health else None)
+            clock.wait(self._wake, HEALTH_POLL_SECONDS if health else None)
             self._wake.clear()
             if health:
                 self._refresh_health()
@@ -610,13 +632,14 @@ class DockerTaskRun:
             self._set(stop_code="UserInitiated", stopped_reason=requested[0])
         else:
             self._set(stop_code="EssentialContainerExited", stopped_reason=ESSENTIAL_EXITED)
-        grace = requested[1] if requested else 30.0
+        grace = requested[1] if requested else STOP_TIMEOUT_SECONDS
+        real_grace = math.ceil(clock.real(max(0.0, grace)))  # docker stop --time: whole real seconds
         running = [c.name for c in self._containers if c.started and not c.exited]
         if running:
-            self.docker.run("stop", "--time", str(max(0, int(grace))), *running, timeout=grace + 60)
-        deadline = time.monotonic() + 30
-        while not all(c.exited for c in self._containers if c.started) and time.monotonic() < deadline:
-            self._wake.wait(timeout=1.0)
+            self.docker.run("stop", "--time", str(real_grace), *running, timeout=real_grace + 60)
+        deadline = clock.now() + EXIT_WAIT_SECONDS
+        while not all(c.exited for c in self._containers if c.started) and clock.now() < deadline:
+            clock.wait(self._wake, 1.0)
             self._wake.clear()
 
     def _refresh_health(self) -> None:
