@@ -102,7 +102,7 @@ class _Upstream(BaseHTTPRequestHandler):
 
 def test_the_proxy_forwards_unchanged_and_counts_each_operation(bench):
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    threading.Thread(target=upstream.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         with bench.CountingProxy(f"http://127.0.0.1:{upstream.server_address[1]}") as proxy:
             for op in ("DescribeServices", "DescribeServices", "ListTasks"):

@@ -63,7 +63,7 @@ class _Registry(http.server.BaseHTTPRequestHandler):
 def registry():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
     _Registry.stored = {}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"127.0.0.1:{server.server_address[1]}"
     server.shutdown()
