@@ -116,8 +116,8 @@ RUNTIME_PLATFORM_DEFAULTS = {"cpuArchitecture": "X86_64", "operatingSystemFamily
 # desired definition sets them.
 FILLED_LOG_OPTIONS = ("mode",)
 
-# Fargate task sizes: CPU units -> the memory sizes (MiB) Fargate offers with them. The same table as
-# roles/service/vars/main.yml (_service_fargate_memory); tests/unit check that the two agree.
+# Fargate task sizes: CPU units -> the memory sizes (MiB) Fargate offers with them. The only copy: the service
+# role's rule (module_utils/validation/service.py, filter service_option_errors) reads this table too.
 FARGATE_MEMORY = {
     "256": (512, 1024, 2048),
     "512": tuple(range(1024, 4096 + 1, 1024)),

@@ -212,7 +212,6 @@ deleted:
 """
 
 import hashlib
-import re
 import time
 
 try:
@@ -229,13 +228,17 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
+from ansible_collections.shipyard.fargate.plugins.module_utils.validation.dns import (
+    CERTIFICATE_DOMAIN_MAX,
+    CERTIFICATE_NAME_MAX,
+    CERTIFICATE_NAMES_MAX,
+    certificate_name_problem,
+)
 
 REQUEST_TAG = "shipyard:certificate-request"
-MAX_NAMES = 100
+MAX_NAMES = CERTIFICATE_NAMES_MAX
 # A certificate in one of these states can never serve again: it is ignored, and a new one is requested.
 DEAD_STATUSES = frozenset(["FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE"])
-_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
-_DOMAIN = re.compile(rf"^(\*\.)?({_LABEL}\.)+[a-z]{{2,63}}$")
 
 # --- pure functions: names, identity, choice, readiness ---------------------------------------------------------
 
@@ -244,33 +247,15 @@ def _normalize(name):
     return (name or "").strip().lower().rstrip(".")
 
 
-def _name_error(option, name, max_length):
-    """Why ``name`` cannot be on a certificate (naming ``option``), or None."""
-    if not name:
-        return f"{option}: an empty name"
-    if len(name) > max_length:
-        return f"{option}: '{name}' is longer than {max_length} characters"
-    if "*" in name and not (name.startswith("*.") and "*" not in name[2:]):
-        return f"{option}: '{name}': a wildcard must be the whole first label, as in *.example.com"
-    if name.startswith("*.") and name.count(".") < 2:
-        return f"{option}: '{name}': a wildcard needs a domain of two labels at least, as in *.example.com"
-    if not _DOMAIN.match(name):
-        return (
-            f"{option}: '{name}' is not a domain name (labels of 1-63 letters, digits and inner hyphens, "
-            "a top-level label of letters)"
-        )
-    return None
-
-
 def _validate(params):
     """Errors in the options, each naming its option; empty when all is well. No AWS call."""
     errors = []
     domain = _normalize(params["domain_name"])
-    error = _name_error("domain_name", domain, 64)
+    error = certificate_name_problem("domain_name", domain, CERTIFICATE_DOMAIN_MAX)
     if error:
         errors.append(error)
     for name in params["subject_alternative_names"] or []:
-        error = _name_error("subject_alternative_names", _normalize(name), 253)
+        error = certificate_name_problem("subject_alternative_names", _normalize(name), CERTIFICATE_NAME_MAX)
         if error:
             errors.append(error)
     count = len(_names(params))

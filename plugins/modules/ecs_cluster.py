@@ -36,7 +36,8 @@ options:
   default_capacity_provider_strategy:
     description:
       - Where a service's tasks run when it names no strategy of its own. Replaces the current strategy.
-      - Each provider must be in O(capacity_providers).
+      - Each provider must be in O(capacity_providers), and named once; at least one needs a weight above 0.
+      - Empty (the default) leaves the cluster without a default strategy.
     type: list
     elements: dict
     default: []
@@ -46,11 +47,11 @@ options:
         type: str
         required: true
       base:
-        description: Tasks that run on this provider first (at most one provider may have a base above 0).
+        description: Tasks that run on this provider first, 0 to 100000 (at most one provider may have a base above 0).
         type: int
         default: 0
       weight:
-        description: Relative share of the tasks beyond the bases.
+        description: Relative share of the tasks beyond the bases, 0 to 1000.
         type: int
         default: 1
   container_insights:
@@ -169,6 +170,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
+from ansible_collections.shipyard.fargate.plugins.module_utils.validation.cluster import strategy_errors
 
 # --- pure functions: what the cluster is, what it should be, what differs --------------------------------------
 
@@ -265,12 +267,16 @@ def _validate(params):
     providers = params["capacity_providers"]
     if not providers:
         errors.append("capacity_providers must name at least one capacity provider")
-    strategy = params["default_capacity_provider_strategy"]
-    unknown = sorted({s["capacity_provider"] for s in strategy} - set(providers))
-    if unknown:
-        errors.append(f"default_capacity_provider_strategy names {', '.join(unknown)}, not in capacity_providers")
-    if sum(1 for s in strategy if s["base"]) > 1:
-        errors.append("default_capacity_provider_strategy: at most one capacity provider may have a base above 0")
+    # The same rules as the cluster role's (module_utils/validation/cluster.py), named as this module's options.
+    errors.extend(
+        strategy_errors(
+            params["default_capacity_provider_strategy"],
+            providers,
+            option="default_capacity_provider_strategy",
+            providers_option="capacity_providers",
+            allow_empty=True,
+        )
+    )
     if params["execute_command_logging"] == "OVERRIDE" and not params["execute_command_log_group_name"]:
         errors.append("execute_command_log_group_name is required with execute_command_logging OVERRIDE")
     return errors

@@ -29,12 +29,16 @@ options:
     description: Priority of the rule on the listener, 1 to 50000, unique per listener. Required with O(state=present).
     type: int
   host_headers:
-    description: Host names the rule matches (host-header condition).
+    description:
+      - Host names the rule matches (host-header condition).
+      - Each is up to 128 of letters, digits, C(-), C(.), C(*) and C(?).
     type: list
     elements: str
     default: []
   path_patterns:
-    description: Path patterns the rule matches (path-pattern condition).
+    description:
+      - Path patterns the rule matches (path-pattern condition).
+      - Each starts with C(/), up to 128 characters, no spaces.
     type: list
     elements: str
     default: []
@@ -109,6 +113,11 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.shipyard.fargate.plugins.module_utils.validation.load_balancer import (
+    host_header_problem,
+    path_pattern_problem,
+    priority_problem,
+)
 
 # --- pure functions --------------------------------------------------------------------------------------------
 
@@ -251,10 +260,20 @@ def main():
     )
     params = module.params
     if params["state"] == "present":
-        if not 1 <= params["priority"] <= 50000:
-            module.fail_json(msg=f"priority must be 1 to 50000, got {params['priority']}")
+        # The same rules as the load balancer role's (module_utils/validation/load_balancer.py).
+        errors = [
+            problem
+            for problem in (
+                priority_problem(params["priority"], option="priority"),
+                host_header_problem(params["host_headers"], option="host_headers"),
+                path_pattern_problem(params["path_patterns"], option="path_patterns"),
+            )
+            if problem
+        ]
         if not (params["host_headers"] or params["path_patterns"]):
-            module.fail_json(msg="give host_headers or path_patterns: a rule needs at least one condition")
+            errors.append("give host_headers or path_patterns: a rule needs at least one condition")
+        if errors:
+            module.fail_json(msg="; ".join(errors))
 
     client = module.client("elbv2", retry_decorator=AWSRetry.jittered_backoff())
     rules = _describe_rules(module, client, params["listener_arn"])

@@ -1,4 +1,9 @@
-"""Bad input to playbooks/provision.yml stops in the pre-flight, naming the variable, before any AWS call."""
+"""Bad input to playbooks/provision.yml stops in the pre-flight, naming the variable, before any AWS call.
+
+Here: the checks that span the stack (playbooks/tasks/check_stack.yml). The roles' own rules are unit-tested
+(tests/unit/test_validation_<role>.py), and tests/integration/test_validation_wiring.py runs the pre-flight once
+with several services' bad options.
+"""
 
 from __future__ import annotations
 
@@ -35,34 +40,8 @@ def inventory(tmp_path):
     return make
 
 
+# The stack-wide checks, each its own assert task (the first one that fails stops the run).
 CASES = [
-    pytest.param({"web": {"service_cpu": 256, "service_memory": 4096}}, "service_memory", id="cpu-256-memory-4096"),
-    pytest.param({"web": {"service_desired_count": -1}}, "service_desired_count", id="desired-count-negative"),
-    pytest.param({"web": {"service_container_port": 70000}}, "service_container_port", id="container-port-70000"),
-    pytest.param({"web": {"shipyard_service_image_tag": "v 1"}}, "service_initial_image", id="image-tag-with-space"),
-    pytest.param({"web": {"service_log_retention_days": 42}}, "service_log_retention_days", id="log-retention"),
-    pytest.param(
-        {"web": {"load_balancer_service_health_check_path": "health"}},
-        "load_balancer_service_health_check_path",
-        id="health-check-path-without-slash",
-    ),
-    pytest.param({"web": {"dns_record_name": "web..shop.test"}}, "dns_record_name", id="malformed-domain"),
-    pytest.param(
-        {"all": {"load_balancer_http_only": False, "load_balancer_certificate_arn": None}},
-        "load_balancer_certificate_arn",
-        id="https-without-certificate",
-    ),
-    pytest.param(
-        {
-            "all": {
-                "load_balancer_http_only": False,
-                "load_balancer_certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
-                "load_balancer_ssl_policy": "ELBSecurityPolicy-Nope",
-            }
-        },
-        "load_balancer_ssl_policy",
-        id="unknown-tls-policy",
-    ),
     pytest.param(
         {"api": {"dns_record_name": "web.{{ dns_zone_name }}"}}, "dns_record_name", id="two-services-one-host"
     ),
@@ -71,30 +50,7 @@ CASES = [
     pytest.param(
         {"web": {"shipyard_service_secrets": {"not valid": "x"}}}, "shipyard_service_secrets", id="secret-key-name"
     ),
-    pytest.param({"web": {"service_environment": {"DATABASE_URL": "x"}}}, "service_environment", id="secret-in-env"),
     pytest.param({"all": {"dns_certificate_request": True}}, "dns_certificate_request", id="certificate-http-only"),
-    pytest.param(
-        {
-            "all": {
-                "dns_certificate_request": True,
-                "load_balancer_http_only": False,
-                "dns_certificate_alternative_names": ["*.*.{{ dns_zone_name }}"],
-            }
-        },
-        "dns_certificate_alternative_names",
-        id="certificate-double-wildcard",
-    ),
-    pytest.param(
-        {
-            "all": {
-                "dns_certificate_request": True,
-                "load_balancer_http_only": False,
-                "dns_certificate_domain": "shop.elsewhere.test",
-            }
-        },
-        "dns_certificate_domain",
-        id="certificate-outside-the-zone",
-    ),
 ]
 
 

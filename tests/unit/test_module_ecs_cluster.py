@@ -105,7 +105,7 @@ def test_a_new_cluster_gets_everything_asked():
                     {"capacity_provider": "FARGATE_SPOT", "base": 2, "weight": 1},
                 ]
             },
-            "at most one capacity provider may have a base",
+            "only one capacity provider can have a base above 0",
         ),
         ({"execute_command_logging": "OVERRIDE"}, "execute_command_log_group_name"),
     ],

@@ -8,15 +8,11 @@ normalization makes its case fail (the raw dicts are checked to differ).
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
-import jinja2
 import pytest
-import yaml
 from ansible_collections.shipyard.fargate.plugins.module_utils import task_definition as td
 from ansible_collections.shipyard.fargate.plugins.modules import ecs_task_definition as module
 
-REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 SECRET_ARN = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:shop/web-AbCdEf"
 EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/shop-web-execution"
@@ -457,22 +453,6 @@ def test_good_options_have_no_errors():
     keys = (*CONTAINER_KEYS, "readonlyRootFilesystem", "ulimits", "healthCheck")
     assert td.validate(params(), container_keys=keys) == []
     assert td.validate(params(state="absent", containers=None)) == []
-
-
-def _role_fargate_table():
-    """roles/service/vars/main.yml's _service_fargate_memory, its Jinja expressions evaluated."""
-    table = yaml.safe_load((REPO / "roles/service/vars/main.yml").read_text())["_service_fargate_memory"]
-    env = jinja2.Environment(autoescape=False)  # noqa: S701 - expressions, not HTML
-    evaluated = {}
-    for cpu, memory in table.items():
-        if isinstance(memory, str):
-            memory = env.compile_expression(memory.strip().removeprefix("{{").removesuffix("}}"))()
-        evaluated[cpu] = tuple(memory)
-    return evaluated
-
-
-def test_the_fargate_table_is_the_service_roles():
-    assert _role_fargate_table() == td.FARGATE_MEMORY
 
 
 @pytest.mark.parametrize(("cpu", "memory"), [(256, 512), ("1 vCPU", "8 GB"), (4096, 30720), (16384, 122880)])
