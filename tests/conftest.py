@@ -32,6 +32,34 @@ RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\
 ACM_VALIDATION_WAIT = "5"
 
 
+# Parallel workers (pytest-xdist, `--dist loadgroup`): every test file is one group, so its module-scoped fixtures
+# (a stack flow, a provisioned inventory) are made once, on one worker; each Molecule scenario (one parametrized
+# test of test_molecule.py) is a group of its own, so scenarios spread over the workers. Files that take minutes go
+# first: a long file started last would end the run alone.
+LONG_FIRST = ("test_stack_flow.py", "test_molecule.py", "test_local_cloud_docker.py", "test_module_ecs_rollout.py")
+
+
+def _group(item: pytest.Item) -> str:
+    if item.path.name == "test_molecule.py" and hasattr(item, "callspec"):
+        return f"molecule-{item.callspec.id}"
+    return item.path.name
+
+
+def _rank(item: pytest.Item) -> tuple[int, int]:
+    name = item.path.name
+    if name in LONG_FIRST:
+        return (0, LONG_FIRST.index(name))
+    return (1 if "integration" in item.path.parts else 2, 0)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(_group(item)))
+    items.sort(key=_rank)  # stable: file order and test order within a file are kept
+
+
 @contextlib.contextmanager
 def _session_lock(config: StackConfig) -> Iterator[dict]:
     """Hold the stack's pytest lock; yields the shared record of who uses the stack (written back on exit).
