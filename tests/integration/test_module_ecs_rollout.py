@@ -3,6 +3,11 @@
 Each story rolls a service that runs a healthy revision out to a revision whose ``SHIPYARD_SIMULATE`` scripts
 what its tasks do, and checks the verdict, the reason and the message, the live progress lines, and, with
 rollback on, that the service ends on the previous revision, completed and healthy.
+
+End to end here: the healthy rollout (check mode first, then the rollout, then a re-run) and the crash that is
+rolled back. The other failure stories (tasks that cannot start: image pull, secret; a failing health check; ECS's
+circuit breaker rolling back) are replayed from recorded API answers in tests/unit/test_rollout_decisions.py,
+with the same reasons and messages (see docs/testing/moved-flows.md).
 """
 
 from __future__ import annotations
@@ -51,8 +56,16 @@ def _primary(cloud: Cloud) -> dict:
 
 
 def test_healthy_rollout_succeeds_with_progress_lines_and_a_rerun_changes_nothing(running, rollout):
-    cloud, _ = running()
+    cloud, first = running()
     second = cloud.task_definition("start=1")
+    # Check mode first: it reports the change, updates nothing and does not wait.
+    checked = rollout(cloud, "--check", task_definition=second)
+    assert checked.returncode == 0, checked.output
+    assert checked.fact["verdict"] == "SKIPPED"
+    assert checked.fact["changed"] is True
+    assert cloud.service()["taskDefinition"] == first
+    assert len(cloud.service()["deployments"]) == 1
+
     run = rollout(cloud, task_definition=second)
     assert run.returncode == 0, run.output
     fact = run.fact
@@ -78,17 +91,6 @@ def test_healthy_rollout_succeeds_with_progress_lines_and_a_rerun_changes_nothin
     assert again.recap()["web"]["changed"] == 0
 
 
-def test_check_mode_updates_nothing_and_does_not_wait(running, rollout):
-    cloud, first = running()
-    second = cloud.task_definition("start=1")
-    run = rollout(cloud, "--check", task_definition=second)
-    assert run.returncode == 0, run.output
-    assert run.fact["verdict"] == "SKIPPED"
-    assert run.fact["changed"] is True
-    assert cloud.service()["taskDefinition"] == first
-    assert len(cloud.service()["deployments"]) == 1
-
-
 def test_crash_loop_fails_fast_with_the_exit_code_and_rolls_back(running, rollout):
     cloud, first = running()
     broken = cloud.task_definition("start=1,exit=3@4,reason=boom")
@@ -104,47 +106,3 @@ def test_crash_loop_fails_fast_with_the_exit_code_and_rolls_back(running, rollou
     settled = wait_for("the service to settle on the first revision", cloud.settled)
     assert settled["taskDefinition"] == first
     assert "rolling back" in run.output
-
-
-@pytest.mark.parametrize(
-    ("simulate", "expected"),
-    [
-        ("pull=fail", "CannotPullContainerError"),
-        ("secret=fail", "ResourceInitializationError"),
-    ],
-)
-def test_tasks_that_cannot_start_fail_with_aws_reason(running, rollout, simulate, expected):
-    cloud, first = running(breaker=False)
-    run = rollout(cloud, task_definition=cloud.task_definition(simulate))
-    assert run.returncode != 0
-    assert run.fact["reason_code"] in ("tasks_stopped", "trouble_event"), run.fact["msg"]
-    assert expected in run.fact["msg"]
-    assert run.fact["rollback"]["task_definition_arn"] == first
-
-
-def test_failing_health_check_is_reported_with_the_target_reason(running, rollout):
-    cloud, _first = running(breaker=False)
-    run = rollout(cloud, task_definition=cloud.task_definition("healthy=false,code=500"), unhealthy_grace=5)
-    assert run.returncode != 0
-    assert run.fact["reason_code"] == "targets_unhealthy", run.fact["msg"]
-    # The target's reason (codes [500]) when a poll saw it unhealthy; ECS's stop reason for the task in any case.
-    assert "[500]" in run.fact["msg"] or "Task failed ELB health checks" in run.fact["msg"], run.fact["msg"]
-    assert run.fact["rollback"]["verdict"] == "SUCCEEDED"
-
-
-def test_circuit_breaker_rollback_is_recognised_and_waited_for(running, rollout):
-    cloud, first = running()
-    broken = cloud.task_definition("exit=1@0.2")
-    run = rollout(cloud, task_definition=broken, tolerated_stopped_tasks=50, rollback=False)
-    assert run.returncode != 0
-    assert run.fact["reason_code"] == "circuit_breaker_rollback", run.fact["msg"]
-    assert run.fact["rollback"]["verdict"] == "SUCCEEDED", run.fact["rollback"]
-    assert cloud.service()["taskDefinition"] == first
-
-
-def test_bad_input_is_refused_before_any_update(running, rollout):
-    cloud, first = running()
-    run = rollout(cloud, task_definition=cloud.task_definition("start=1"), deployment_id="ecs-svc/1")
-    assert run.returncode != 0
-    assert "task_definition and deployment_id are exclusive" in run.output
-    assert cloud.service()["taskDefinition"] == first

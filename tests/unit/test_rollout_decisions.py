@@ -199,6 +199,7 @@ def test_secret_fetch_failure_is_reported_by_the_service_event_before_the_tolera
     assert "ECS reported unable to place a task: (service web) was unable to place a task." in verdict.message
     assert "unable to pull secrets or registry auth" in verdict.message
     assert "secretsmanager:GetSecretValue" in verdict.message
+    assert "ResourceInitializationError" in verdict.message  # ECS's reason, as the task's stoppedReason names it
     # The stopped task is named, its stoppedReason (already quoted by the event) is not repeated.
     assert verdict.message.endswith(f"; task {TASK_A} stopped (TaskFailedToStart)")
     assert verdict.log_container == "web"
@@ -244,6 +245,47 @@ def test_circuit_breaker_rollback_announced_by_the_event_before_the_deployments_
     verdict = rollout.evaluate(replace(last, service=service), state, rollout.Options(tolerated_stopped_tasks=3))
     assert (verdict.reason_code, verdict.rollback_deployment_id) == ("circuit_breaker_rollback", DEP_OLD)
     assert "(task definition web:6)" in verdict.message
+
+
+def test_circuit_breaker_rollback_is_waited_for_until_the_deployment_ecs_returns_to_completes():
+    failed, _lines = run("circuit_breaker_rollback")
+    story, observations = load("circuit_breaker_rollback_completed")
+    service = observations[0].service
+    # As ecs_rollout starts the wait for ECS's rollback: that deployment, from the poll that saw the rollback, with
+    # every event so far (the failure included) history.
+    assert failed.verdict.rollback_deployment_id == story["deployment_id"] == DEP_OLD
+    state = rollout.start_state(service, deployment_id=failed.verdict.rollback_deployment_id)
+    state = replace(state, since=rollout.after_newest_event(service))
+    lines = []
+    outcome = rollout.replay(observations, state, rollout.Options(), report=lines.append)
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.SUCCEEDED, None)
+    assert verdict.message.startswith(f"web: deployment {DEP_OLD} (task definition web:6) completed")
+    assert "targets 2/2 healthy" in verdict.message
+    assert outcome.state.polls == 2  # the first poll (rollback in progress) waits
+    assert rollout.result(outcome)["task_definition_arn"].endswith("task-definition/web:6")
+
+
+@pytest.mark.parametrize(
+    ("story", "reason_code", "aws_reason"),
+    [
+        pytest.param("crash_loop", "tasks_stopped", "container web exit code 1", id="crash"),
+        pytest.param("image_pull_failure", "tasks_stopped", "CannotPullContainerError", id="image-pull"),
+        pytest.param("secret_fetch_failure", "trouble_event", "ResourceInitializationError", id="secret-fetch"),
+        pytest.param("failing_health_check", "targets_unhealthy", "Task failed ELB health checks", id="health-check"),
+    ],
+)
+def test_a_failure_ecs_does_not_roll_back_names_its_aws_reason_and_the_revision_to_roll_back_to(
+    story, reason_code, aws_reason
+):
+    """With ECS's circuit breaker off, ecs_rollout rolls back itself: to the revision the service ran before."""
+    outcome, _lines = run(story)
+    result = rollout.result(outcome)
+    assert (result["verdict"], result["reason_code"]) == (rollout.FAILED, reason_code)
+    assert aws_reason in result["message"]
+    assert result["rollback_deployment_id"] is None  # nobody else is rolling back
+    assert result["task_definition_arn"].endswith("task-definition/web:7")
+    assert result["previous_task_definition_arn"].endswith("task-definition/web:6")
 
 
 def test_circuit_breaker_without_rollback_is_a_failed_deployment():
@@ -829,3 +871,77 @@ def test_a_rollback_that_happened_between_two_polls_still_names_the_crashed_task
     assert verdict.message.count("(EssentialContainerExited)") == 3
     assert verdict.log_task_arn is not None
     assert not rollout.needs_failure_detail(verdict, rollout.DetailCalls(), last)  # it names a task now
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The action plugin's rollback, on recorded polls
+
+
+class _Clock:
+    """A clock that only sleeping moves, for the action plugin's loop."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def _recorded_action(monkeypatch, observations, args):
+    """An ecs_rollout action whose module steps answer from ``observations``; each plain observe is the next poll."""
+    from types import SimpleNamespace
+
+    from ansible_collections.shipyard.fargate.plugins.action import ecs_rollout as plugin
+
+    monkeypatch.setattr(plugin, "time", _Clock())
+    action = object.__new__(plugin.ActionModule)
+    action._task = SimpleNamespace(args=args, check_mode=False)
+    action._args, action._task_vars, action._calls, action._last_service = args, {}, 0, None
+    polls, at, steps = list(observations), [0], []
+
+    def step(name, **extra):
+        steps.append((name, extra))
+        poll = polls[at[0]]
+        if name == "start":
+            service = poll.service
+            return {"changed": True, "service": service, "task_definition_arn": args["task_definition"]}
+        if name == "observe" and not extra.get("detail"):
+            at[0] = min(at[0] + 1, len(polls) - 1)
+            return {"service": polls[at[0]].service, "failures": [], "throttled": False, "api_calls": 1}
+        if name == "observe":
+            stopped = "stopped" in extra["detail"]
+            tasks = [t for t in poll.tasks or () if stopped or t.get("desiredStatus") != "STOPPED"]
+            return {"tasks": tasks, "target_health": poll.target_health, "api_calls": 2}
+        if name == "logs":
+            return {"events": [], "api_calls": 0}
+        raise AssertionError(f"unexpected step {name} {extra}")
+
+    action._step = step
+    return action, plugin, steps
+
+
+def test_the_action_waits_for_the_circuit_breakers_rollback_even_with_rollback_off(monkeypatch):
+    _story, failing = load("circuit_breaker_rollback")
+    _story, rolling_back = load("circuit_breaker_rollback_completed")
+    args = {
+        "cluster": "shipyard",
+        "service": "web",
+        "task_definition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7",
+        "tolerated_stopped_tasks": 3,
+        "rollback": False,
+    }
+    action, plugin, steps = _recorded_action(monkeypatch, [*failing, rolling_back[-1]], args)
+    with pytest.raises(plugin.StepFailed) as failed:
+        action._run(args)
+    result = failed.value.result
+    assert result["reason_code"] == "circuit_breaker_rollback", result["msg"]
+    # ECS rolls back: ecs_rollout waits for that deployment and starts no rollback of its own (no UpdateService).
+    assert "rollback" not in [name for name, _extra in steps]
+    rollback = result["rollback"]
+    assert (rollback["verdict"], rollback["deployment_id"]) == ("SUCCEEDED", DEP_OLD)
+    assert rollback["task_definition_arn"].endswith("task-definition/web:6")
+    assert f"Rollback to web:6: web: deployment {DEP_OLD} (task definition web:6) completed" in result["msg"]
+    assert result["changed"] is True

@@ -1,0 +1,570 @@
+"""One stack's life through the playbooks, once: check, deploy, provision, releases, refusals, destroy.
+
+One stack name and one copy of the local inventory (both services: `web`, the sample API built from a git checkout
+of its own and run in real containers; `api`, provisioned beside it, its tasks simulated and healthy so that it
+costs nothing while `web`'s stories run). The stages are the tests of this module, in file order, sharing
+module-scoped fixtures; a stage that needs an earlier one skips, naming it, when that one did not pass.
+
+1. provision.yml --check on an empty account plans both services and creates nothing.
+2. deploy.yml -vvv --limit web on that account provisions the shared stack and `web` (its image built with the node
+   base image, pushed through the ECR login) and waits for the rollout: the API answers through the local load
+   balancer with version = the commit; the secret is nowhere (output, image layers and history, task definition).
+3. provision.yml -vvv (every host) creates `api`, leaves `web` as deployed (changed=0, same task definition).
+4. provision.yml again: changed=0 for every host; every resource read back with its settings.
+5. deploy.yml with the same commit: changed=0, build and push skipped, the short path for a service that exists.
+6. version 2 rolls out under a loop of requests through the load balancer: not one fails.
+7. a release that crashes at start-up fails with its exit code and log lines and is rolled back; the loop stays
+   healthy.
+8. refusals on the deployed stack, nothing changed: a missing Dockerfile, a failing build (its error shown),
+   unknown --limit names, an image tag the registry does not hold without a build.
+9. destroy.yml leaves nothing of ours (ECR and secrets kept unless asked), a second destroy changes nothing, and
+   shipyard_destroy_data=true removes the data too.
+
+No secret value appears in the output of any run.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import threading
+import time
+import urllib.parse
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.stack
+
+SERVICES = ("web", "api")
+BUILD_TASK = "Build the image from the Dockerfile"
+PUSH_TASKS = ("Log the Docker engine in to the registry", "Push the image tag")
+RESULT = re.compile(r"^(ok|changed|skipping|failed|fatal): \[[^\]]+\]")
+DIGEST = re.compile(r"/web@sha256:[0-9a-f]{64}$")
+
+PASSED: set[str] = set()  # the stages that passed, for the stages that build on them
+
+
+def _after(*stages: str) -> None:
+    """Skip, naming them, when a stage this one builds on did not pass (its own failure is reported there)."""
+    missing = [stage for stage in stages if stage not in PASSED]
+    if missing:
+        pytest.skip(f"needs the earlier stage(s) {', '.join(missing)} of this flow, which did not pass")
+
+
+# --- the stack ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def base_image(stack_env):
+    """The node base images the inventory builds from (scripts/node-base-image: quick when they exist)."""
+    done = subprocess.run(
+        [str(REPO / "scripts" / "node-base-image")],
+        env=stack_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> dict:
+    """The sample's source in a git checkout of its own, one commit: commits to this repository during the run
+    cannot move the tag under the stories (the image tag is the source's commit)."""
+    root = tmp_path_factory.mktemp("source") / "nestjs-api"
+    shutil.copytree(REPO / "examples" / "nestjs-api", root, ignore=shutil.ignore_patterns("node_modules", "dist"))
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", "-C", str(root)]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "sample"]):
+        subprocess.run([*git, *args], check=True)
+    commit = subprocess.run([*git, "rev-parse", "--verify", "HEAD"], stdout=subprocess.PIPE, text=True, check=True)
+    return {"path": root, "commit": commit.stdout.strip()[:12]}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, base_image, source):
+    """A copy of the local inventory: its own stack name and zone, quick health checks, a random secret per service.
+
+    `api` keeps the inventory's image tag (`initial`, never pushed here) and runs simulated healthy tasks
+    (SHIPYARD_SIMULATE), so that it is a real second service of the stack without a build of its own.
+    """
+    name = f"fl{uuid.uuid4().hex[:8]}"
+    path = tmp_path_factory.mktemp("inventory") / "local"
+    shutil.copytree(REPO / "inventories" / "local", path)
+    settings = {
+        "shipyard_stack_name": name,
+        "dns_zone_name": f"{name}.test",
+        "load_balancer_service_health_check_interval": 5,
+        "load_balancer_service_health_check_timeout": 3,
+        "load_balancer_service_deregistration_delay": 5,
+    }
+    (path / "group_vars" / "all" / "zz_test.yml").write_text(yaml.safe_dump(settings))
+    secrets = {host: f"s3cr3t-{uuid.uuid4().hex}" for host in SERVICES}
+    for host, secret in secrets.items():
+        host_file = path / "host_vars" / f"{host}.yml"
+        host_vars = yaml.safe_load(host_file.read_text())
+        host_vars["shipyard_service_secrets"] = {"DATABASE_URL": f"postgresql://app:{secret}@127.0.0.1:5432/app"}
+        if host == "web":
+            host_vars["image_source_dir"] = str(source["path"])
+        else:
+            host_vars["service_environment"] = {**host_vars["service_environment"], "SHIPYARD_SIMULATE": "start=1"}
+        host_file.write_text(yaml.safe_dump(host_vars))
+    return {
+        "name": name,
+        "path": str(path),
+        "secrets": secrets,
+        "commit": source["commit"],
+        "host": f"web.{name}.test",
+    }
+
+
+@pytest.fixture(scope="module")
+def play(run_playbook, stack, tmp_path_factory):
+    """``play(playbook, *args)`` on the stack's inventory; every output is kept in a file and checked for secrets."""
+    outputs = tmp_path_factory.mktemp("flow-output")
+    count = iter(range(1, 100))
+
+    def run(playbook: str, *args: str):
+        outcome = run_playbook(f"playbooks/{playbook}.yml", "-i", stack["path"], *args)
+        (outputs / f"{next(count):02d}-{playbook}.log").write_text(" ".join(args) + "\n" + outcome.output)
+        for host, secret in stack["secrets"].items():
+            assert secret not in outcome.output, f"{host}'s secret value is in the output of {playbook} {args}"
+        return outcome
+
+    return run
+
+
+def _deploy(play, *args: str):
+    return play("deploy", "--limit", "web", *args)
+
+
+# --- what a user looks at -----------------------------------------------------------------------------------------
+
+
+def _ours(aws, name):
+    """Every resource of the stack the AWS API still shows, by kind (empty lists: nothing left)."""
+    ec2, ecs, elb = aws("ec2"), aws("ecs"), aws("elbv2")
+    tag = [{"Name": "tag:shipyard:stack", "Values": [name]}]
+
+    def named(items, key, prefix):
+        return [item[key] for item in items if item[key].startswith(prefix)]
+
+    clusters = ecs.describe_clusters(clusters=[name])["clusters"]
+    zones = aws("route53").list_hosted_zones()["HostedZones"]
+    return {
+        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs(Filters=tag)["Vpcs"]],
+        "security_groups": [g["GroupId"] for g in ec2.describe_security_groups(Filters=tag)["SecurityGroups"]],
+        "clusters": [c["clusterArn"] for c in clusters if c["status"] == "ACTIVE"],
+        "load_balancers": [
+            lb["LoadBalancerArn"]
+            for lb in elb.describe_load_balancers()["LoadBalancers"]
+            if lb["LoadBalancerName"] == name
+        ],
+        "target_groups": named(elb.describe_target_groups()["TargetGroups"], "TargetGroupName", f"{name}-"),
+        "roles": named(aws("iam").list_roles()["Roles"], "RoleName", f"{name}-"),
+        "zones": [z["Id"] for z in zones if z["Name"] == f"{name}.test."],
+        "repositories": named(aws("ecr").describe_repositories()["repositories"], "repositoryName", f"{name}/"),
+        "secrets": named(aws("secretsmanager").list_secrets()["SecretList"], "Name", f"{name}/"),
+    }
+
+
+def _get(stack_env, stack, path="/health"):
+    """(status, parsed JSON body or None) of a request through the local load balancer, by host name."""
+    address = urllib.parse.urlsplit(stack_env["SHIPYARD_LB_URL"])
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
+    try:
+        connection.request("GET", path, headers={"Host": stack["host"]})
+        answer = connection.getresponse()
+        body = answer.read()
+    finally:
+        connection.close()
+    try:
+        return answer.status, json.loads(body)
+    except ValueError:
+        return answer.status, None
+
+
+class Loop:
+    """Requests /health through the load balancer about every 0.1 s in a thread; records every outcome."""
+
+    def __init__(self, stack_env, stack):
+        self._env, self._stack = stack_env, stack
+        self._stop = threading.Event()
+        self.outcomes: list[str] = []  # "200 <version>", "503", "error: ..."
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                status, body = _get(self._env, self._stack)
+                self.outcomes.append(f"{status} {(body or {}).get('version', '')}".strip())
+            except (OSError, http.client.HTTPException) as error:  # refused, reset, timeout: a failed request
+                self.outcomes.append(f"error: {error!r}")
+            self._stop.wait(0.1)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def counts(self) -> Counter:
+        return Counter(self.outcomes)
+
+    def failures(self) -> list[str]:
+        return [o for o in self.outcomes if not o.startswith("200 ")]
+
+
+def _service(aws, stack, host="web") -> dict:
+    return aws("ecs").describe_services(cluster=stack["name"], services=[host])["services"][0]
+
+
+def _primary(service) -> dict:
+    return next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+
+
+def _container(aws, task_definition_arn) -> dict:
+    definition = aws("ecs").describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
+    return definition["containerDefinitions"][0]
+
+
+def _state(aws, stack) -> dict:
+    """What a deploy changes: the family's revisions and the service's deployments."""
+    service = _service(aws, stack)
+    revisions = aws("ecs").list_task_definitions(familyPrefix=f"{stack['name']}-web")["taskDefinitionArns"]
+    return {
+        "revisions": revisions,
+        "task_definition": service["taskDefinition"],
+        "deployments": sorted((d["id"], d["taskDefinition"], d["status"]) for d in service["deployments"]),
+    }
+
+
+def _targets(aws, stack) -> list[str]:
+    """The states of the service's targets (DescribeTargetHealth), sorted."""
+    group = _service(aws, stack)["loadBalancers"][0]["targetGroupArn"]
+    described = aws("elbv2").describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    return sorted(d["TargetHealth"]["State"] for d in described)
+
+
+def _task_results(output: str, task: str) -> list[str]:
+    """The results (`ok: [web]`, `skipping: [web]`, ...) printed under every `TASK [... : task]` header."""
+    lines = []
+    for block in re.split(r"\n(?=TASK \[)", output):
+        if re.match(rf"TASK \[[^\]]*: {re.escape(task)}\]", block):
+            lines += [m[0] for m in map(RESULT.match, block.splitlines()[1:]) if m]
+    return lines
+
+
+def _flat(output: str) -> str:
+    """The output with every run of whitespace made one space: the YAML callback wraps long message lines."""
+    return " ".join(output.split())
+
+
+def _local(stack_env, image: str) -> str:
+    """The task definition's image (ECR URI) as the local registry names it (what the docker runner pulled)."""
+    return re.sub(r"^[^/]+/", stack_env["SHIPYARD_REGISTRY"] + "/", image)
+
+
+def _docker(stack_env, *args: str) -> str:
+    done = subprocess.run(["docker", *args], env=stack_env, stdout=subprocess.PIPE, text=True, check=True)
+    return done.stdout
+
+
+def _image_files_contain(stack_env, image: str, needle: bytes) -> list[str]:
+    """Every file of the image's filesystem (docker export) whose bytes hold ``needle``: tar members named."""
+    container = _docker(stack_env, "create", image).strip()
+    found = []
+    try:
+        export = subprocess.Popen(["docker", "export", container], env=stack_env, stdout=subprocess.PIPE)
+        with tarfile.open(fileobj=export.stdout, mode="r|") as archive:
+            for member in archive:
+                if member.isfile():
+                    data = archive.extractfile(member).read()
+                    if needle in data:
+                        found.append(member.name)
+        assert export.wait() == 0
+    finally:
+        _docker(stack_env, "rm", container)
+    return found
+
+
+# --- 1. check mode on an empty account ----------------------------------------------------------------------------
+
+
+def test_01_check_mode_on_an_empty_account_plans_every_service_and_creates_nothing(play, stack, aws):
+    before = _ours(aws, stack["name"])
+    assert not any(before.values()), before
+    run = play("provision", "--check")
+    assert run.returncode == 0, run.output[-5000:]
+    recap = run.recap()
+    assert all(recap[host]["changed"] > 0 for host in SERVICES), recap
+    after = _ours(aws, stack["name"])
+    assert not any(after.values()), after
+    PASSED.add("check")
+
+
+# --- 2. the first deploy, on an account without the stack ---------------------------------------------------------
+
+
+def test_02_first_deploy_provisions_builds_pushes_and_answers_through_the_load_balancer_without_the_secret(
+    play, stack, stack_env, aws
+):
+    run = _deploy(play, "-vvv")
+    assert run.returncode == 0, run.output[-5000:]
+    assert _task_results(run.output, BUILD_TASK) == ["changed: [web]"], _task_results(run.output, BUILD_TASK)
+    assert "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy" in run.output
+    assert "rollout SUCCEEDED" in run.output
+    service = _service(aws, stack)
+    primary = _primary(service)
+    assert (primary["taskDefinition"], primary["rolloutState"]) == (service["taskDefinition"], "COMPLETED")
+
+    status, body = _get(stack_env, stack)
+    assert status == 200, body
+    assert body["version"] == stack["commit"]
+    assert body["checks"]["databaseUrl"] == "set"  # the secret reached the task, through Secrets Manager
+    assert _targets(aws, stack) == ["healthy", "healthy"]
+
+    container = _container(aws, service["taskDefinition"])
+    image = container["image"]
+    assert DIGEST.search(image), image
+    secret = stack["secrets"]["web"]
+    assert secret not in json.dumps(container["environment"])
+    assert [s["name"] for s in container["secrets"]] == ["DATABASE_URL"]
+    local = _local(stack_env, image)
+    assert secret not in _docker(stack_env, "image", "inspect", local)
+    assert secret not in _docker(stack_env, "history", "--no-trunc", local)
+    assert _image_files_contain(stack_env, local, secret.encode()) == []
+    PASSED.add("deploy")
+
+
+# --- 3, 4. provision: every service, again, and every resource read back -----------------------------------------
+
+
+def test_03_provision_at_vvv_creates_the_second_service_and_keeps_what_the_first_runs(play, stack, aws):
+    _after("deploy")
+    deployed = _service(aws, stack)["taskDefinition"]
+    run = play("provision", "-vvv")
+    assert run.returncode == 0, run.output[-8000:]
+    recap = run.recap()
+    assert recap["web"]["changed"] == 0, run.output[-8000:]
+    assert recap["api"]["changed"] > 0, recap
+    # Provisioning keeps the image the service runs (it does not swap in the initial tag).
+    assert _service(aws, stack)["taskDefinition"] == deployed
+    PASSED.add("provision")
+
+
+def test_04_a_second_provision_reports_no_change_for_any_host(play, stack, aws):
+    _after("provision")
+    run = play("provision")
+    assert run.returncode == 0, run.output[-8000:]
+    recap = run.recap()
+    assert {host: recap[host]["changed"] for host in SERVICES} == dict.fromkeys(SERVICES, 0), run.output[-8000:]
+
+
+def test_05_every_resource_has_its_settings(stack, aws):
+    _after("provision")
+    name = stack["name"]
+    ours = _ours(aws, name)
+    assert len(ours["vpcs"]) == 1
+    assert sorted(ours["target_groups"]) == sorted(f"{name}-{h}" for h in SERVICES)
+    assert sorted(ours["repositories"]) == sorted(f"{name}/{h}" for h in SERVICES)
+    assert sorted(ours["secrets"]) == sorted(f"{name}/{h}" for h in SERVICES)
+    assert len(ours["roles"]) == 4  # execution + task role per service
+
+    ec2, ecs, elb = aws("ec2"), aws("ecs"), aws("elbv2")
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": ours["vpcs"]}])["Subnets"]
+    assert len(subnets) == 4
+    assert len({s["AvailabilityZone"] for s in subnets}) == 2
+
+    lb = elb.describe_load_balancers(Names=[name])["LoadBalancers"][0]
+    assert lb["Scheme"] == "internet-facing"
+    listeners = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    assert [listener["Port"] for listener in listeners] == [80]  # the local inventory is HTTP only
+    rules = elb.describe_rules(ListenerArn=listeners[0]["ListenerArn"])["Rules"]
+    hosts = sorted(
+        (c.get("HostHeaderConfig") or c)["Values"][0]
+        for r in rules
+        for c in r["Conditions"]
+        if c["Field"] == "host-header"
+    )
+    assert hosts == sorted(f"{h}.{name}.test" for h in SERVICES)
+
+    for host in SERVICES:
+        service = ecs.describe_services(cluster=name, services=[host])["services"][0]
+        assert service["desiredCount"] == 2
+        assert service["launchType"] == "FARGATE"
+        network = service["networkConfiguration"]["awsvpcConfiguration"]
+        assert network["assignPublicIp"] == "DISABLED"
+        assert service["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+        assert service["loadBalancers"][0]["containerPort"] == 3000
+        task_definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+        assert (task_definition["cpu"], task_definition["memory"]) == ("512", "1024")
+        container = task_definition["containerDefinitions"][0]
+        assert [s["name"] for s in container["secrets"]] == ["DATABASE_URL"]
+        assert container["secrets"][0]["valueFrom"].endswith(":DATABASE_URL::")
+        assert stack["secrets"][host] not in json.dumps(container.get("environment", []))
+
+        group = ec2.describe_security_groups(GroupIds=network["securityGroups"])["SecurityGroups"][0]
+        assert [(p["FromPort"], p["ToPort"]) for p in group["IpPermissions"]] == [(3000, 3000)]
+        assert group["IpPermissions"][0]["IpRanges"] == []  # only the load balancer's group, no CIDR
+
+    zone = ours["zones"][0]
+    records = aws("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    aliases = sorted(r["Name"] for r in records if r["Type"] == "A" and "AliasTarget" in r)
+    assert aliases == sorted(f"{h}.{name}.test." for h in SERVICES)
+
+
+# --- 5, 6, 7. releases ----------------------------------------------------------------------------------------
+
+
+def test_06_a_deploy_of_the_same_commit_skips_build_and_push_and_changes_nothing(play, stack, aws):
+    _after("deploy")
+    before = _state(aws, stack)
+    run = _deploy(play)
+    assert run.returncode == 0, run.output[-5000:]
+    assert run.recap()["web"]["changed"] == 0, run.output[-5000:]
+    for task in (BUILD_TASK, *PUSH_TASKS):
+        assert _task_results(run.output, task) == ["skipping: [web]"], (task, _task_results(run.output, task))
+    assert f"(tag {stack['commit']}, already in the registry)" in _flat(run.output)
+    assert _state(aws, stack) == before  # no new revision, no new deployment
+    # The service exists: the short path (image, task definition, rollout), none of the infrastructure roles.
+    assert "Deploy - services that exist" in run.output
+    shared_stack_play = run.output.split("PLAY [Shared stack")[1].split("PLAY [Deploy - services that exist")[0]
+    assert "TASK [shipyard.fargate." not in shared_stack_play
+
+
+def test_07_version_2_rolls_out_while_every_request_is_answered(play, stack, stack_env, aws):
+    _after("deploy")
+    before = _state(aws, stack)
+    with Loop(stack_env, stack) as loop:
+        run = _deploy(play, "-e", "image_tag=v2")
+        time.sleep(1)  # a few requests after the verdict too
+    print(f"version 2 rollout, requests through the load balancer: {dict(loop.counts())}")
+    assert run.returncode == 0, run.output[-5000:]
+    assert loop.failures() == [], loop.counts()
+    assert len(loop.outcomes) > 20, loop.counts()  # the loop ran through the whole rollout
+    assert loop.outcomes[-1] == "200 v2", loop.counts()
+    after = _state(aws, stack)
+    assert after["task_definition"] != before["task_definition"]
+    image = _container(aws, after["task_definition"])["image"]
+    assert DIGEST.search(image), image
+    assert image != _container(aws, before["task_definition"])["image"]  # v2 is a new build
+    status, body = _get(stack_env, stack)
+    assert (status, body["version"]) == (200, "v2")
+    assert _targets(aws, stack) == ["healthy", "healthy"]
+    PASSED.add("v2")
+
+
+def test_08_a_release_that_crashes_fails_with_its_reason_and_is_rolled_back_while_requests_stay_healthy(
+    play, stack, stack_env, aws
+):
+    _after("v2")
+    good = _state(aws, stack)["task_definition"]
+    with Loop(stack_env, stack) as loop:
+        run = _deploy(play, "-e", json.dumps({"service_environment": {"SAMPLE_FAIL_MODE": "crash"}}))
+        time.sleep(1)
+    print(f"crashing release and rollback, requests through the load balancer: {dict(loop.counts())}")
+    assert run.returncode != 0, run.output[-5000:]
+    text = _flat(run.output)
+    assert "exit code 1" in text, run.output[-5000:]
+    assert "refusing to start" in text, run.output[-5000:]  # the container's last log lines
+    assert "rolling back" in text, run.output[-5000:]
+    label = re.escape(good.rsplit("/", 1)[1])  # family:revision
+    rolled_back = rf"Rollback to {label}: web: deployment \S+ \(task definition {label}\) completed"
+    assert re.search(rolled_back, text), run.output[-5000:]  # the rollback itself was waited for and succeeded
+    assert loop.failures() == [], loop.counts()
+    assert len(loop.outcomes) > 20, loop.counts()
+    settled = _service(aws, stack)
+    assert settled["taskDefinition"] == good
+    primary = _primary(settled)
+    assert (primary["taskDefinition"], primary["rolloutState"]) == (good, "COMPLETED")
+    status, body = _get(stack_env, stack)
+    assert (status, body["version"]) == (200, "v2")
+    assert _targets(aws, stack) == ["healthy", "healthy"]
+
+
+# --- 8. refusals on the deployed stack: nothing changes ---------------------------------------------------------
+
+
+def _refused(run, aws, stack, before, *expected: str):
+    assert run.returncode != 0, run.output[-5000:]
+    for text in expected:
+        assert text in _flat(run.output), (text, run.output[-5000:])
+    assert run.recap().get("web", {}).get("changed", 0) == 0, run.output[-5000:]
+    assert _state(aws, stack) == before
+
+
+def test_09_a_missing_dockerfile_is_refused(play, stack, aws):
+    _after("deploy")
+    before = _state(aws, stack)
+    run = _deploy(play, "-e", "image_dockerfile=nope.Dockerfile")
+    _refused(run, aws, stack, before, "image_dockerfile 'nope.Dockerfile' does not exist")
+    assert "PLAY [Shared stack" not in run.output  # the pre-flight stopped it, before any AWS call
+
+
+def test_10_a_build_that_fails_shows_its_error_and_changes_nothing(play, stack, aws, tmp_path):
+    _after("deploy")
+    marker = f"build-broken-{uuid.uuid4().hex[:8]}"
+    source = tmp_path / "broken"
+    source.mkdir()
+    (source / "Dockerfile").write_text(f"FROM shipyard/node-debian:bookworm\nRUN echo {marker} && exit 1\n")
+    before = _state(aws, stack)
+    run = _deploy(play, "-e", f"image_source_dir={source}", "-e", f"image_tag=broken-{marker[-8:]}")
+    _refused(run, aws, stack, before, "failed", marker)
+    assert _task_results(run.output, BUILD_TASK) == ["fatal: [web]"], _task_results(run.output, BUILD_TASK)
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        pytest.param("nosuch", "Could not match supplied host pattern, ignoring: nosuch", id="only-unknown"),
+        pytest.param("web,nosuch", "--limit nosuch", id="known-and-unknown"),
+    ],
+)
+def test_11_an_unknown_service_name_is_refused(play, stack, aws, limit, expected):
+    _after("deploy")
+    before = _state(aws, stack)
+    run = play("deploy", "--limit", limit)
+    _refused(run, aws, stack, before, expected)
+    assert "PLAY [Shared stack" not in run.output
+
+
+def test_12_an_image_tag_the_registry_does_not_hold_is_refused_when_no_build_is_asked(play, stack, aws):
+    _after("deploy")
+    before = _state(aws, stack)
+    run = _deploy(play, "-e", "shipyard_deploy_image_tag=doesnotexist")
+    _refused(run, aws, stack, before, "image_tag doesnotexist is not in the registry")
+
+
+# --- 9. destroy ---------------------------------------------------------------------------------------------------
+
+
+def test_13_destroy_leaves_nothing_of_ours_and_a_second_destroy_is_a_no_op(play, stack, aws):
+    _after("provision")
+    destroyed = play("destroy")
+    assert destroyed.returncode == 0, destroyed.output[-8000:]
+    left = _ours(aws, stack["name"])
+    kept = {kind: left.pop(kind) for kind in ("repositories", "secrets")}
+    assert not any(left.values()), left
+    assert len(kept["repositories"]) == len(kept["secrets"]) == 2  # data is kept unless asked
+
+    again = play("destroy")
+    assert again.returncode == 0, again.output[-8000:]
+    assert {host: again.recap()[host]["changed"] for host in SERVICES} == dict.fromkeys(SERVICES, 0)
+
+    wiped = play("destroy", "-e", "shipyard_destroy_data=true")
+    assert wiped.returncode == 0, wiped.output[-8000:]
+    assert "DELETES FOR GOOD" in wiped.output
+    assert not any(_ours(aws, stack["name"]).values())
