@@ -2,7 +2,7 @@
 
 The role's lifecycle (check, apply, re-apply, alias records, dual-stack off, the ACM certificate validated in the zone
 and used by the HTTPS listener, a certificate kept or deleted, destroy) is the Molecule scenario
-extensions/molecule/dns/ (docs/testing/moved-molecule-b1.md).
+extensions/molecule/dns/ (docs/testing/moved-molecule-cluster-dns-iam-load_balancer-network.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The load balancer role (shipyard.fargate.load_balancer) against the emulator over HTTP: a refused input.
 
 The role's lifecycle (check, apply, re-apply, HTTPS and HTTP-only settings, one service removed, destroy) is the
-Molecule scenario extensions/molecule/load_balancer/ (docs/testing/moved-molecule-b1.md).
+Molecule scenario extensions/molecule/load_balancer/
+(docs/testing/moved-molecule-cluster-dns-iam-load_balancer-network.md).
 """
 
 from __future__ import annotations
