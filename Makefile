@@ -55,7 +55,7 @@ sanity: venv ## ansible-test sanity on a temporary ansible_collections/shipyard/
 	scripts/sanity
 
 pytest: venv ## unit, integration and Molecule tests in parallel workers (brings the local stack up, or reuses it)
-	pytest -n $(or $(PYTEST_WORKERS),auto) --dist loadgroup
+	pytest -n $(or $(PYTEST_WORKERS),auto) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: venv ## rollout waiters side by side on the local cloud (own stack); writes docs/benchmarks.md
 	$(VENV)/bin/python bench/rollout.py $(BENCH_ARGS)

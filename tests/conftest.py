@@ -18,6 +18,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
 from shipyard_local.config import StackConfig
 from shipyard_local.stack import Stack
@@ -32,17 +33,12 @@ RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\
 ACM_VALIDATION_WAIT = "5"
 
 
-# Parallel workers (pytest-xdist, `--dist loadgroup`): every test file is one group, so its module-scoped fixtures
-# (a stack flow, a provisioned inventory) are made once, on one worker; each Molecule scenario (one parametrized
-# test of test_molecule.py) is a group of its own, so scenarios spread over the workers. Files that take minutes go
-# first: a long file started last would end the run alone.
+# Parallel workers (pytest-xdist, `--dist loadfile --no-loadscope-reorder`): a test file runs on one worker, so its
+# module-scoped fixtures (a stack flow, a provisioned inventory) are made once; each Molecule scenario (one
+# parametrized test of test_molecule.py, each a minute or more) is a unit of its own, so scenarios spread over the
+# workers. Files that take minutes go first: a long file started last would end the run alone.
+# (xdist's `loadgroup` cannot do this with pytest 9: it renames node ids through an attribute pytest 9 no longer reads.)
 LONG_FIRST = ("test_stack_flow.py", "test_molecule.py", "test_local_cloud_docker.py", "test_module_ecs_rollout.py")
-
-
-def _group(item: pytest.Item) -> str:
-    if item.path.name == "test_molecule.py" and hasattr(item, "callspec"):
-        return f"molecule-{item.callspec.id}"
-    return item.path.name
 
 
 def _rank(item: pytest.Item) -> tuple[int, int]:
@@ -52,12 +48,20 @@ def _rank(item: pytest.Item) -> tuple[int, int]:
     return (1 if "integration" in item.path.parts else 2, 0)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if not any(item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(_group(item)))
     items.sort(key=_rank)  # stable: file order and test order within a file are kept
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile`, with each Molecule scenario a unit of its own (see above)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+
+    class _FilesAndScenarios(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if "/test_molecule.py::" in nodeid else super()._split_scope(nodeid)
+
+    return _FilesAndScenarios(config, log)
 
 
 @contextlib.contextmanager
