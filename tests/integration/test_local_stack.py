@@ -85,7 +85,7 @@ def _processes_mentioning(marker: str) -> list[int]:
 def test_private_engine_starts_when_none_answers_and_down_leaves_no_process(isolated, monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nobody-listens.sock")
     monkeypatch.setattr(docker_engine, "SYSTEM_SOCKET", f"unix://{tmp_path}/no-system-engine.sock")
-    assert isolated.up() == ["emulator", "docker", "registry"]
+    assert isolated.up() == ["docker", "emulator", "registry"]  # the engine first: the emulator is handed its host
     docker = isolated.load()["docker"]
     assert docker["mode"] == "private"
     assert docker["host"] == isolated.config.private_docker_host
