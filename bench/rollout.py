@@ -61,7 +61,7 @@ BENCH_ENV = {
     "SHIPYARD_LB_PORT": "29780",
 }
 
-# The service every run starts from, and how its target group checks health (as tests/integration/local_cloud.py).
+# The service every run starts from, and how its target group checks health (as tests/local_cloud.py).
 BASELINE = "start=0.5"
 DESIRED = 2
 HEALTH_CHECK = {"interval": 5, "timeout": 2, "healthy": 2, "unhealthy": 2, "deregistration_delay": 3}

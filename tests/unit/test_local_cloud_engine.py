@@ -6,7 +6,7 @@ no reconcile thread, no health-check threads. :meth:`World.run_until` ticks the 
 :class:`~shipyard_local.cloud.clock.VirtualClock` by the engine's tick, so a story of minutes of simulated
 time takes milliseconds. Task definitions carry ``SHIPYARD_SIMULATE`` (the simulated runner).
 
-The target group is the one of ``tests/integration/local_cloud.py``: 5 s health checks, thresholds of 2,
+The cloud (cluster, VPC, target group) is the one of ``tests/local_cloud.py``: 5 s health checks, thresholds of 2,
 a 3 s deregistration delay.
 """
 
@@ -17,6 +17,7 @@ from concurrent.futures import Executor, Future
 
 import boto3
 import pytest
+from local_cloud import Cloud
 from moto import mock_aws
 
 from shipyard_local.cloud import patches
@@ -40,8 +41,9 @@ class InlineExecutor(Executor):
         return future
 
 
-class World:
-    """One engine on a virtual clock, and a cluster + VPC + target group named ``name`` in moto (in-process)."""
+class World(Cloud):
+    """One engine on a virtual clock, and the cloud of ``tests/local_cloud.py`` (cluster, VPC, target group named
+    ``name``) in moto, in-process."""
 
     def __init__(self, clients: dict, name: str) -> None:
         self.clock = VirtualClock()
@@ -49,20 +51,7 @@ class World:
             StackConfig.from_env({}), default_runner="simulated", clock=self.clock, executor=InlineExecutor()
         )
         patches.install(self.engine)
-        self.ecs, self.elb, self.ec2, self.secrets = (clients[s] for s in ("ecs", "elbv2", "ec2", "secretsmanager"))
-        self.name = self.cluster = name
-        vpc = self.ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
-        self.subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
-        self.group = self.ec2.create_security_group(GroupName=name, Description="tasks", VpcId=vpc)["GroupId"]
-        self.ecs.create_cluster(clusterName=name)
-        self.target_group = self.elb.create_target_group(
-            Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health",
-            HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2,
-            UnhealthyThresholdCount=2,
-        )["TargetGroups"][0]["TargetGroupArn"]  # fmt: skip
-        self.elb.modify_target_group_attributes(
-            TargetGroupArn=self.target_group, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "3"}]
-        )
+        super().__init__(clients.__getitem__, name)
 
     # --- time -----------------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -92,70 +81,8 @@ class World:
         return [r for r in self.engine.tasks.values() if r.service_name == "web" and r.cluster == self.cluster
                 and r.alive]  # fmt: skip
 
-    # --- resources ------------------------------------------------------------------------------------------
-    def task_definition(self, simulate: str, secrets: list[dict] | None = None, image: str = "web:1") -> str:
-        container = {
-            "name": "app",
-            "image": image,
-            "essential": True,
-            "portMappings": [{"containerPort": 8080}],
-            "environment": [{"name": "SHIPYARD_SIMULATE", "value": simulate}],
-            "secrets": secrets or [],
-        }
-        return self.ecs.register_task_definition(
-            family=self.name, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-            containerDefinitions=[container],
-        )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
-
-    def create_service(
-        self,
-        task_definition: str,
-        count: int = 2,
-        rollback: bool = True,
-        breaker: bool = True,
-        minimum: int = 100,
-        maximum: int = 200,
-    ) -> dict:
-        return self.ecs.create_service(
-            cluster=self.cluster, serviceName="web", taskDefinition=task_definition, desiredCount=count,
-            launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": [self.subnet], "securityGroups": [self.group]}},
-            loadBalancers=[{"targetGroupArn": self.target_group, "containerName": "app", "containerPort": 8080}],
-            healthCheckGracePeriodSeconds=0,
-            deploymentConfiguration={
-                "deploymentCircuitBreaker": {"enable": breaker, "rollback": rollback},
-                "maximumPercent": maximum,
-                "minimumHealthyPercent": minimum,
-            },
-        )["service"]  # fmt: skip
-
     def update(self, task_definition: str) -> None:
         self.ecs.update_service(cluster=self.cluster, service="web", taskDefinition=task_definition)
-
-    # --- what a user reads ----------------------------------------------------------------------------------
-    def service(self) -> dict:
-        return self.ecs.describe_services(cluster=self.cluster, services=["web"])["services"][0]
-
-    def tasks(self, desired: str = "RUNNING", **filters) -> list[dict]:
-        arns = self.ecs.list_tasks(cluster=self.cluster, desiredStatus=desired, **filters)["taskArns"]
-        return self.ecs.describe_tasks(cluster=self.cluster, tasks=arns)["tasks"] if arns else []
-
-    def targets(self) -> dict[str, dict]:
-        found = self.elb.describe_target_health(TargetGroupArn=self.target_group)["TargetHealthDescriptions"]
-        return {item["Target"]["Id"]: item["TargetHealth"] for item in found}
-
-    def settled(self) -> dict | None:
-        """The service once one deployment is left and it is COMPLETED."""
-        service = self.service()
-        deployments = service["deployments"]
-        return service if len(deployments) == 1 and deployments[0]["rolloutState"] == "COMPLETED" else None
-
-    def failed(self) -> dict | None:
-        service = self.service()
-        return service if service["deployments"][0]["rolloutState"] == "FAILED" else None
-
-    def messages(self) -> list[str]:
-        return [event["message"] for event in self.service()["events"]]
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,15 @@ class Cloud:
             containerDefinitions=[container],
         )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
 
-    def create_service(self, task_definition: str, count: int = 2, rollback: bool = True, breaker: bool = True):
+    def create_service(
+        self,
+        task_definition: str,
+        count: int = 2,
+        rollback: bool = True,
+        breaker: bool = True,
+        minimum: int = 100,
+        maximum: int = 200,
+    ) -> dict:
         return self.ecs.create_service(
             cluster=self.cluster, serviceName="web", taskDefinition=task_definition, desiredCount=count,
             launchType="FARGATE",
@@ -72,8 +80,8 @@ class Cloud:
             healthCheckGracePeriodSeconds=0,
             deploymentConfiguration={
                 "deploymentCircuitBreaker": {"enable": breaker, "rollback": rollback},
-                "maximumPercent": 200,
-                "minimumHealthyPercent": 100,
+                "maximumPercent": maximum,
+                "minimumHealthyPercent": minimum,
             },
         )["service"]  # fmt: skip
 
@@ -93,6 +101,11 @@ class Cloud:
         service = self.service()
         deployments = service["deployments"]
         return service if len(deployments) == 1 and deployments[0]["rolloutState"] == "COMPLETED" else None
+
+    def failed(self) -> dict | None:
+        """The service once its newest deployment FAILED."""
+        service = self.service()
+        return service if service["deployments"][0]["rolloutState"] == "FAILED" else None
 
     def messages(self) -> list[str]:
         return [event["message"] for event in self.service()["events"]]
