@@ -367,9 +367,9 @@ def main(argv: list[str] | None = None) -> int:
         env.update(stack.environment())
         env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-        base = _run([str(REPO / "scripts" / "node-base-image")], env=env, check=False)
+        base = _run([str(REPO / "scripts" / "base-image"), "node"], env=env, check=False)
         if base.returncode != 0:
-            raise SystemExit("scripts/node-base-image failed: the sample API cannot be built")
+            raise SystemExit("scripts/base-image node failed: the sample API cannot be built")
         load_before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory(prefix="shipyard-bench-deploy-") as tmp:
             outputs = stack.config.state_dir / "bench-deploy-runs"

@@ -58,9 +58,9 @@ def _source(path: Path, dockerfile: str = TINY_DOCKERFILE, git: bool = True) -> 
 
 @pytest.fixture(scope="session")
 def node_base_image(stack_env):
-    """The Node base images, built from Debian packages by scripts/node-base-image (skips when they exist)."""
+    """The Node base images, built from Debian packages by scripts/base-image node (skips when they exist)."""
     result = subprocess.run(
-        [str(REPO / "scripts/node-base-image")], env=stack_env, capture_output=True, text=True, check=False
+        [str(REPO / "scripts/base-image"), "node"], env=stack_env, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return BASE_IMAGE

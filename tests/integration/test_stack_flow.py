@@ -12,9 +12,12 @@ module-scoped fixtures; a stage that needs an earlier one skips, naming it, when
 3. provision.yml -vvv (every host) creates `api`, leaves `web` as deployed (changed=0, same task definition).
 4. provision.yml again: changed=0 for every host; every resource read back with its settings.
 5. deploy.yml with the same commit: changed=0, build and push skipped, the short path for a service that exists.
-6. version 2 rolls out under a loop of requests through the load balancer: not one fails.
-7. a release that crashes at start-up fails with its exit code and log lines and is rolled back; the loop stays
-   healthy.
+6. version 2 (a new commit, as a push to main brings) is deployed by the GitHub workflow's deploy step run inside
+   the runner image (the top-level Dockerfile, built from a Debian-made Python base; host network, the engine's
+   socket) under a loop of requests through the load balancer: not one fails; the step summary and outputs name
+   the version, its digest and the task definition.
+7. a release that crashes at start-up (a commit), deployed by the same step from the repository: non-zero exit,
+   its exit code and log lines in the output and the step summary, rolled back; the loop stays healthy.
 8. refusals on the deployed stack, nothing changed: a missing Dockerfile, a failing build (its error shown),
    unknown --limit names, an image tag the registry does not hold without a build.
 9. destroy.yml leaves nothing of ours (ECR and secrets kept unless asked), a second destroy changes nothing, and
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -36,6 +40,7 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -66,9 +71,9 @@ def _after(*stages: str) -> None:
 
 @pytest.fixture(scope="module")
 def base_image(stack_env):
-    """The node base images the inventory builds from (scripts/node-base-image: quick when they exist)."""
+    """The node base images the inventory builds from (scripts/base-image node: quick when they exist)."""
     done = subprocess.run(
-        [str(REPO / "scripts" / "node-base-image")],
+        [str(REPO / "scripts" / "base-image"), "node"],
         env=stack_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -76,6 +81,33 @@ def base_image(stack_env):
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+RUNNER_IMAGE = "shipyard/runner:test"
+DEPLOY_STEP = REPO / "ci" / "github" / "deploy"
+
+
+def _build_runner_image(env) -> str:
+    """The runner image from the top-level Dockerfile on a Python base made from Debian packages (no image hub)."""
+    log = []
+    for argv in (
+        [str(REPO / "scripts" / "base-image"), "python"],
+        ["docker", "build", "--quiet", "--network", "host", "-t", RUNNER_IMAGE,
+         "--build-arg", "BASE_IMAGE=shipyard/python-debian:bookworm",
+         "--build-arg", "BUILD_IMAGE=shipyard/python-debian:bookworm-build", str(REPO)],
+    ):  # fmt: skip
+        done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        log.append(done.stdout)
+        if done.returncode != 0:
+            return f"{' '.join(argv)} failed ({done.returncode}):\n" + "".join(log)[-5000:]
+    return ""
+
+
+@pytest.fixture(scope="module")
+def runner_image(stack_env):
+    """The runner image, built in the background while the first stages run (``.result()``: "" or the error)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(_build_runner_image, stack_env)
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +123,19 @@ def source(tmp_path_factory) -> dict:
     return {"path": root, "commit": commit.stdout.strip()[:12]}
 
 
+def _commit(source: dict, message: str, path: str, text: str) -> str:
+    """Append ``text`` to a file of the sample's checkout and commit it (a push to main): the new tag."""
+    root = source["path"]
+    with open(root / path, "a", encoding="utf-8") as handle:
+        handle.write(text)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", "-C", str(root)]
+    subprocess.run([*git, "commit", "-q", "-am", message], check=True)
+    done = subprocess.run([*git, "rev-parse", "--verify", "HEAD"], stdout=subprocess.PIPE, text=True, check=True)
+    return done.stdout.strip()
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, base_image, source):
+def stack(tmp_path_factory, base_image, source, runner_image):
     """A copy of the local inventory: its own stack name and zone, quick health checks, a random secret per service.
 
     `api` keeps the inventory's image tag (`initial`, never pushed here) and runs simulated healthy tasks
@@ -445,45 +488,132 @@ def test_06_a_deploy_of_the_same_commit_skips_build_and_push_and_changes_nothing
     assert "TASK [shipyard.fargate." not in shared_stack_play
 
 
-def test_07_version_2_rolls_out_while_every_request_is_answered(play, stack, stack_env, aws):
+def _github(folder: Path, source: dict, sha: str) -> dict:
+    """GitHub's environment for the deploy step: the checkout, the commit, and the files it writes under RUNNER_TEMP."""
+    folder.mkdir(mode=0o777, exist_ok=True)
+    folder.chmod(0o777)  # the runner image's user writes here
+    for name in ("summary.md", "output"):
+        (folder / name).touch(mode=0o666)
+        (folder / name).chmod(0o666)
+    return {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(source["path"]),
+        "GITHUB_SHA": sha,
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_STEP_SUMMARY": str(folder / "summary.md"),
+        "GITHUB_OUTPUT": str(folder / "output"),
+        "RUNNER_TEMP": str(folder),
+    }
+
+
+def _outputs(path: str) -> dict:
+    """The step outputs a GITHUB_OUTPUT file holds (``name=value`` and ``name<<DELIMITER`` forms)."""
+    outputs, lines = {}, iter(Path(path).read_text().splitlines())
+    for line in lines:
+        if "<<" in line and "=" not in line.split("<<", 1)[0]:
+            name, delimiter = line.split("<<", 1)
+            outputs[name] = "\n".join(iter(lines.__next__, delimiter))
+        else:
+            name, _, value = line.partition("=")
+            outputs[name] = value
+    return outputs
+
+
+def _in_runner(stack_env, stack, source, github: dict):
+    """The workflow's deploy step, `/opt/shipyard/ci/github/deploy`, inside the runner image: host network, the
+    engine's socket, the checkout and the inventory mounted read-only, AWS access from the environment."""
+    socket = stack_env["DOCKER_HOST"].removeprefix("unix://")
+    passed = {
+        **{k: v for k, v in stack_env.items() if k.startswith(("AWS_", "SHIPYARD_")) or k == "DOCKER_HOST"},
+        **github,
+        "SHIPYARD_INVENTORY": stack["path"],
+        "SHIPYARD_SERVICES": "web",
+    }
+    argv = ["docker", "run", "--rm", "--network", "host", "--group-add", str(os.stat(socket).st_gid),
+            "-v", f"{socket}:{socket}", "-v", f"{stack['path']}:{stack['path']}:ro",
+            "-v", f"{source['path']}:{source['path']}:ro", "-v", f"{github['RUNNER_TEMP']}:{github['RUNNER_TEMP']}",
+            "-w", str(source["path"])]  # fmt: skip
+    for name in sorted(passed):
+        argv += ["-e", name]
+    argv += [RUNNER_IMAGE, "/opt/shipyard/ci/github/deploy"]
+    env = {**stack_env, **passed}
+    return subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+
+
+def test_07_version_2_from_the_workflow_step_in_the_runner_image_while_every_request_is_answered(
+    stack, stack_env, aws, source, runner_image, tmp_path
+):
     _after("deploy")
+    built = runner_image.result()
+    assert built == "", built
+    v2 = _commit(source, "version 2", "README.md", "\nVersion 2.\n")
+    github = _github(tmp_path / "runner-temp", source, v2)
     before = _state(aws, stack)
     with Loop(stack_env, stack) as loop:
-        run = _deploy(play, "-e", "image_tag=v2")
+        run = _in_runner(stack_env, stack, source, github)
         time.sleep(1)  # a few requests after the verdict too
-    print(f"version 2 rollout, requests through the load balancer: {dict(loop.counts())}")
-    assert run.returncode == 0, run.output[-5000:]
+    print(f"version 2 rollout from the runner image, requests through the load balancer: {dict(loop.counts())}")
+    assert run.returncode == 0, run.stdout[-5000:]
+    for host, secret in stack["secrets"].items():
+        assert secret not in run.stdout, f"{host}'s secret value is in the deploy step's output"
+    version = v2[:12]
     assert loop.failures() == [], loop.counts()
     assert len(loop.outcomes) > 20, loop.counts()  # the loop ran through the whole rollout
-    assert loop.outcomes[-1] == "200 v2", loop.counts()
+    assert loop.outcomes[-1] == f"200 {version}", loop.counts()
     after = _state(aws, stack)
     assert after["task_definition"] != before["task_definition"]
     image = _container(aws, after["task_definition"])["image"]
     assert DIGEST.search(image), image
-    assert image != _container(aws, before["task_definition"])["image"]  # v2 is a new build
-    status, body = _get(stack_env, stack)
-    assert (status, body["version"]) == (200, "v2")
+    assert image != _container(aws, before["task_definition"])["image"]  # version 2 is a new build
     assert _targets(aws, stack) == ["healthy", "healthy"]
+    # What GitHub shows: the step summary and outputs.
+    digest = image.rsplit("@", 1)[1]
+    summary = Path(github["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "## ✅ Shipyard deploy: succeeded" in summary, summary
+    assert f"Commit `{version}` of `main`." in summary, summary
+    row = next(line for line in summary.splitlines() if line.startswith("| web |"))
+    label = after["task_definition"].rsplit("/", 1)[1]
+    assert row.split(" | ")[1:5] == ["✅ SUCCEEDED (service updated)", f"`{version}` (built)", f"`{digest}`", label]
+    assert "rollout timeline" in summary, summary
+    assert "| verdict |" in summary, summary
+    outputs = _outputs(github["GITHUB_OUTPUT"])
+    assert outputs["verdict"] == "SUCCEEDED"
+    assert (outputs["image_digest"], outputs["task_definition_arn"]) == (digest, after["task_definition"])
+    assert json.loads(outputs["services"])["web"]["image_tag"] == version
+    assert json.loads(Path(outputs["report"]).read_text())["verdict"] == "SUCCEEDED"
+    stack["version"] = version
     PASSED.add("v2")
 
 
-def test_08_a_release_that_crashes_fails_with_its_reason_and_is_rolled_back_while_requests_stay_healthy(
-    play, stack, stack_env, aws
+def test_08_a_release_that_crashes_fails_the_step_with_its_reason_and_is_rolled_back_while_requests_stay_healthy(
+    stack, stack_env, aws, source, tmp_path
 ):
     _after("v2")
     good = _state(aws, stack)["task_definition"]
-    with Loop(stack_env, stack) as loop:
-        run = _deploy(play, "-e", json.dumps({"service_environment": {"SAMPLE_FAIL_MODE": "crash"}}))
-        time.sleep(1)
+    broken = _commit(source, "a release that crashes", "Dockerfile", "ENV SAMPLE_FAIL_MODE=crash\n")
+    github = _github(tmp_path / "runner-temp", source, broken)
+    env = {**stack_env, **github, "SHIPYARD_INVENTORY": stack["path"], "SHIPYARD_SERVICES": "web"}
+    try:
+        with Loop(stack_env, stack) as loop:
+            run = subprocess.run(
+                [str(DEPLOY_STEP)], cwd=source["path"], env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+            )  # fmt: skip
+            time.sleep(1)
+    finally:  # the checkout back at version 2 for the stages after
+        subprocess.run(["git", "-C", str(source["path"]), "reset", "-q", "--hard", "HEAD~1"], check=True)
     print(f"crashing release and rollback, requests through the load balancer: {dict(loop.counts())}")
-    assert run.returncode != 0, run.output[-5000:]
-    text = _flat(run.output)
-    assert "exit code 1" in text, run.output[-5000:]
-    assert "refusing to start" in text, run.output[-5000:]  # the container's last log lines
-    assert "rolling back" in text, run.output[-5000:]
+    assert run.returncode != 0, run.stdout[-5000:]
+    for host, secret in stack["secrets"].items():
+        assert secret not in run.stdout, f"{host}'s secret value is in the deploy step's output"
+    text = _flat(run.stdout)
+    assert "exit code 1" in text, run.stdout[-5000:]
+    assert "refusing to start" in text, run.stdout[-5000:]  # the container's last log lines
+    assert "rolling back" in text, run.stdout[-5000:]
     label = re.escape(good.rsplit("/", 1)[1])  # family:revision
     rolled_back = rf"Rollback to {label}: web: deployment \S+ \(task definition {label}\) completed"
-    assert re.search(rolled_back, text), run.output[-5000:]  # the rollback itself was waited for and succeeded
+    assert re.search(rolled_back, text), run.stdout[-5000:]  # the rollback itself was waited for and succeeded
+    assert re.search(r"^::error title=Shipyard deploy%3A web failed::.*exit code 1", run.stdout, re.M), run.stdout
     assert loop.failures() == [], loop.counts()
     assert len(loop.outcomes) > 20, loop.counts()
     settled = _service(aws, stack)
@@ -491,8 +621,17 @@ def test_08_a_release_that_crashes_fails_with_its_reason_and_is_rolled_back_whil
     primary = _primary(settled)
     assert (primary["taskDefinition"], primary["rolloutState"]) == (good, "COMPLETED")
     status, body = _get(stack_env, stack)
-    assert (status, body["version"]) == (200, "v2")
+    assert (status, body["version"]) == (200, stack["version"])
     assert _targets(aws, stack) == ["healthy", "healthy"]
+    # What GitHub shows: the reason with the log lines, the rollback, and the outputs.
+    summary = Path(github["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "## ❌ Shipyard deploy: failed (web failed)" in summary, summary
+    assert "exit code 1" in summary, summary
+    assert "refusing to start" in summary, summary
+    assert re.search(rf"Rolled back to `{label}`: SUCCEEDED", summary), summary
+    outputs = _outputs(github["GITHUB_OUTPUT"])
+    assert outputs["verdict"] == "FAILED"
+    assert json.loads(outputs["services"])["web"]["image_tag"] == broken[:12]
 
 
 # --- 8. refusals on the deployed stack: nothing changes ---------------------------------------------------------
