@@ -26,7 +26,7 @@ venv: ## create or reuse .venv with the pinned packages
 
 demo: venv up ## the whole flow on the local cloud: provision, build + push + deploy the sample API, print its URL
 	@set -a; source $(ENV_FILE); set +a; \
-	scripts/node-base-image; \
+	scripts/base-image node; \
 	ansible-playbook playbooks/deploy.yml --limit web; \
 	echo; echo "web answers through the local load balancer ($$SHIPYARD_LB_URL, routed by host name):"; \
 	echo "  curl -H 'Host: web.shipyard.test' $$SHIPYARD_LB_URL/health"; \
@@ -45,11 +45,17 @@ down: venv ## stop what `make up` started, by PID
 status: venv ## what runs where
 	@$(STACK) status
 
-lint: venv ## ruff, yamllint, ansible-lint (profile production, no skip list)
+WORKFLOWS := $(sort $(wildcard .github/workflows/*.yml examples/*/.github/workflows/*.yml))
+DOCKERFILES := $(wildcard Dockerfile examples/*/Dockerfile)
+
+lint: venv ## ruff, yamllint, ansible-lint (no skip list), actionlint + zizmor (workflows), hadolint (Dockerfiles)
 	ruff check .
 	ruff format --check .
 	yamllint --strict .
 	ansible-lint
+	actionlint $(WORKFLOWS)
+	zizmor --offline --no-progress $(WORKFLOWS) $(wildcard .github/dependabot.yml)
+	hadolint $(DOCKERFILES)
 
 sanity: venv ## ansible-test sanity on a temporary ansible_collections/shipyard/fargate tree
 	scripts/sanity

@@ -14,8 +14,9 @@ module-scoped fixtures; a stage that needs an earlier one skips, naming it, when
 5. deploy.yml with the same commit: changed=0, build and push skipped, the short path for a service that exists.
 6. version 2 (a new commit, as a push to main brings) is deployed by the GitHub workflow's deploy step run inside
    the runner image (the top-level Dockerfile, built from a Debian-made Python base; host network, the engine's
-   socket) under a loop of requests through the load balancer: not one fails; the step summary and outputs name
-   the version, its digest and the task definition.
+   socket; the inventory's secret values unresolvable, as without a vault password) under a loop of requests
+   through the load balancer: not one fails; the step summary and outputs name the version, its digest and the
+   task definition.
 7. a release that crashes at start-up (a commit), deployed by the same step from the repository: non-zero exit,
    its exit code and log lines in the output and the step summary, rolled back; the loop stays healthy.
 8. refusals on the deployed stack, nothing changed: a missing Dockerfile, a failing build (its error shown),
@@ -519,18 +520,31 @@ def _outputs(path: str) -> dict:
     return outputs
 
 
-def _in_runner(stack_env, stack, source, github: dict):
+def _ci_inventory(stack, folder: Path) -> str:
+    """The stack's inventory as a CI job has it: the secret values are Ansible Vault references that cannot be
+    resolved (no vault password in a deploy job): a deploy looks secrets up by name and must never need a value."""
+    path = folder / "local"
+    shutil.copytree(stack["path"], path)
+    for host in SERVICES:
+        host_file = path / "host_vars" / f"{host}.yml"
+        host_vars = yaml.safe_load(host_file.read_text())
+        host_vars["shipyard_service_secrets"] = {"DATABASE_URL": "{{ vault_database_url_only_the_ops_machine_has }}"}
+        host_file.write_text(yaml.safe_dump(host_vars))
+    return str(path)
+
+
+def _in_runner(stack_env, inventory: str, source, github: dict):
     """The workflow's deploy step, `/opt/shipyard/ci/github/deploy`, inside the runner image: host network, the
     engine's socket, the checkout and the inventory mounted read-only, AWS access from the environment."""
     socket = stack_env["DOCKER_HOST"].removeprefix("unix://")
     passed = {
         **{k: v for k, v in stack_env.items() if k.startswith(("AWS_", "SHIPYARD_")) or k == "DOCKER_HOST"},
         **github,
-        "SHIPYARD_INVENTORY": stack["path"],
+        "SHIPYARD_INVENTORY": inventory,
         "SHIPYARD_SERVICES": "web",
     }
     argv = ["docker", "run", "--rm", "--network", "host", "--group-add", str(os.stat(socket).st_gid),
-            "-v", f"{socket}:{socket}", "-v", f"{stack['path']}:{stack['path']}:ro",
+            "-v", f"{socket}:{socket}", "-v", f"{inventory}:{inventory}:ro",
             "-v", f"{source['path']}:{source['path']}:ro", "-v", f"{github['RUNNER_TEMP']}:{github['RUNNER_TEMP']}",
             "-w", str(source["path"])]  # fmt: skip
     for name in sorted(passed):
@@ -548,9 +562,10 @@ def test_07_version_2_from_the_workflow_step_in_the_runner_image_while_every_req
     assert built == "", built
     v2 = _commit(source, "version 2", "README.md", "\nVersion 2.\n")
     github = _github(tmp_path / "runner-temp", source, v2)
+    inventory = _ci_inventory(stack, tmp_path)
     before = _state(aws, stack)
     with Loop(stack_env, stack) as loop:
-        run = _in_runner(stack_env, stack, source, github)
+        run = _in_runner(stack_env, inventory, source, github)
         time.sleep(1)  # a few requests after the verdict too
     print(f"version 2 rollout from the runner image, requests through the load balancer: {dict(loop.counts())}")
     assert run.returncode == 0, run.stdout[-5000:]
