@@ -56,7 +56,9 @@ ROLLOUT_FIELDS = (
     "timeline",
     "rollback",
 )
-SUCCEEDED, FAILED, SKIPPED = "SUCCEEDED", "FAILED", "SKIPPED"
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+SKIPPED = "SKIPPED"
 ICONS = {SUCCEEDED: "✅", FAILED: "❌", SKIPPED: "⏭️"}
 
 
@@ -196,7 +198,7 @@ def render_markdown(report: dict, title: str = "Shipyard deploy") -> str:
     for s in services:
         if s["verdict"] == FAILED:
             failure = s["failure"] or {}
-            lines += [f"### ❌ {s['service']}: failed at “{failure.get('task') or '?'}”", ""]
+            lines += [f'### ❌ {s["service"]}: failed at task "{failure.get("task") or "?"}"', ""]
             lines += _block(s["reason"] or "")
             back = (s["rollout"] or {}).get("rollback")
             if back:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.shipyard.fargate.plugins.module_utils.validation.ci_access import ci_access_errors
 from ansible_collections.shipyard.fargate.plugins.module_utils.validation.cluster import cluster_errors
 from ansible_collections.shipyard.fargate.plugins.module_utils.validation.dns import certificate_errors, dns_errors
 from ansible_collections.shipyard.fargate.plugins.module_utils.validation.iam import iam_errors
@@ -31,6 +32,7 @@ from ansible_collections.shipyard.fargate.plugins.module_utils.validation.servic
 
 # filter name -> the module_utils function that holds the rules.
 RULES = {
+    "ci_access_option_errors": ci_access_errors,
     "cluster_option_errors": cluster_errors,
     "dns_option_errors": dns_errors,
     "dns_certificate_option_errors": certificate_errors,

@@ -9,6 +9,7 @@ services, each named.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import uuid
@@ -399,3 +400,32 @@ def test_provision_preflight_names_every_bad_option_of_every_service(inventory, 
     assert "PLAY [Shared stack" not in run.output, "the pre-flight let bad input through to AWS"
     repositories = aws("ecr").describe_repositories()["repositories"]
     assert not [r for r in repositories if r["repositoryName"].startswith(inventory.stack)]
+
+
+def test_ci_access(inventory, run_playbook, aws, tmp_path):
+    """playbooks/bootstrap_ci.yml: the ci_access role's checks stop it before any AWS call, naming each option."""
+    extra = tmp_path / "ci_access.json"
+    extra.write_text(
+        json.dumps(
+            {
+                "ci_access_github_repository": "acme/*",
+                "ci_access_github_environment": None,
+                "ci_access_github_branch": "",
+                "ci_access_oidc_thumbprints": ["not-a-thumbprint"],
+                "ci_access_max_session_duration": 60,
+            }
+        )
+    )
+    run = run_playbook("playbooks/bootstrap_ci.yml", "-i", inventory(), "-e", f"@{extra}")
+    _refused(
+        run,
+        "shipyard.fargate.ci_access : Check the options that depend on each other",
+        "ci_access_github_repository 'acme/*'",
+        "ci_access_github_branch is empty",
+        "ci_access_oidc_thumbprints",
+        "ci_access_max_session_duration",
+    )
+    iam = aws("iam")
+    for name in (f"{inventory.stack}-github-deploy", f"{inventory.stack}-github-provision"):
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            iam.get_role(RoleName=name)

@@ -98,7 +98,7 @@ def test_a_failed_rollout_reports_the_reason_with_the_log_lines_and_the_rollback
     assert web["reason"] == CRASH
     markdown = gha.render_markdown(report)
     assert markdown.startswith("## ❌ Shipyard deploy: failed (web failed)\n")
-    assert "### ❌ web: failed at “Roll the service out to the task definition”" in markdown
+    assert '### ❌ web: failed at task "Roll the service out to the task definition"' in markdown
     # The message holds a ``` line: the fence around it is longer, so the block is not cut there.
     assert "````text\n" + CRASH + "\n````" in markdown
     assert "Rolled back to `shop-web:6`: SUCCEEDED, web: completed" in markdown

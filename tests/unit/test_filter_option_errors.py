@@ -15,6 +15,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.shipyard.fargate.plugins.filter import option_errors as plugin
 from ansible_collections.shipyard.fargate.plugins.module_utils.validation import (
+    ci_access,
     cluster,
     dns,
     iam,
@@ -31,6 +32,11 @@ FILTERS = plugin.FilterModule().filters()
 
 # filter -> (module_utils function, the role's task file that calls it, options that reach it, one bad option)
 WIRING = {
+    "ci_access_option_errors": (
+        ci_access.ci_access_errors,
+        "roles/ci_access/tasks/validate.yml",
+        {"ci_access_github_repository": "not-a-repo"},
+    ),
     "cluster_option_errors": (cluster.cluster_errors, "roles/cluster/tasks/validate.yml", {"cluster_name": "a b"}),
     "dns_option_errors": (dns.dns_errors, "roles/dns/tasks/validate.yml", {"dns_zone_name": "x"}),
     "dns_certificate_option_errors": (
