@@ -1,7 +1,7 @@
 """Every role's Molecule scenario against the local stack: one `molecule test` per role.
 
 The scenarios live in extensions/molecule/<role>/ and inherit extensions/molecule/config.yml (the sequence:
-destroy, syntax, check, converge, idempotence, side_effect, verify, destroy); this test gives them the stack
+syntax, check, converge, idempotence, side_effect, verify, destroy); this test gives them the stack
 pytest brought up.
 """
 
