@@ -21,7 +21,8 @@ module-scoped fixtures; a stage that needs an earlier one skips, naming it, when
    its exit code and log lines in the output and the step summary, rolled back; the loop stays healthy.
 8. refusals on the deployed stack, nothing changed: a missing Dockerfile, a failing build (its error shown),
    unknown --limit names, an image tag the registry does not hold without a build.
-9. destroy.yml leaves nothing of ours (ECR and secrets kept unless asked), a second destroy changes nothing, and
+9. destroy.yml refuses a mistyped confirmation (shipyard_destroy_confirm, the stack's name) and deletes nothing;
+   confirmed, it leaves nothing of ours (ECR and secrets kept unless asked), a second destroy changes nothing, and
    shipyard_destroy_data=true removes the data too.
 
 No secret value appears in the output of any run.
@@ -707,7 +708,15 @@ def test_12_an_image_tag_the_registry_does_not_hold_is_refused_when_no_build_is_
 
 def test_13_destroy_leaves_nothing_of_ours_and_a_second_destroy_is_a_no_op(play, stack, aws):
     _after("provision")
-    destroyed = play("destroy")
+    before = _ours(aws, stack["name"])
+    mistyped = play("destroy", "-e", "shipyard_destroy_confirm=shipyard-prod")
+    assert mistyped.returncode != 0, mistyped.output[-3000:]
+    assert f"shipyard_destroy_confirm 'shipyard-prod' is not this stack's name: type {stack['name']}" in _flat(
+        mistyped.output
+    )
+    assert _ours(aws, stack["name"]) == before  # nothing deleted
+
+    destroyed = play("destroy", "-e", f"shipyard_destroy_confirm={stack['name']}")
     assert destroyed.returncode == 0, destroyed.output[-8000:]
     left = _ours(aws, stack["name"])
     kept = {kind: left.pop(kind) for kind in ("repositories", "secrets")}
