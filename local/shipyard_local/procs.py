@@ -73,6 +73,12 @@ def spawn(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) 
     return proc.pid
 
 
+def _before_exec(pid: int) -> bool:
+    """True for a child we forked that has not exec'd its program yet: it still shows our own command line (a
+    loaded machine widens that window; the marker check would call it dead)."""
+    return is_alive(pid) and cmdline(pid) == cmdline(os.getpid())
+
+
 def wait_until(
     ready: Callable[[], bool],
     *,
@@ -88,7 +94,7 @@ def wait_until(
     while True:
         if ready():
             return
-        if not is_alive(pid, marker):
+        if not (is_alive(pid, marker) or _before_exec(pid)):
             raise StartError(f"{name} exited during start-up. Last lines of {log}:\n{tail(log)}")
         if time.monotonic() >= deadline:
             raise StartError(f"{name} did not answer within {timeout:.0f}s. Last lines of {log}:\n{tail(log)}")

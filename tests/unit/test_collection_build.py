@@ -35,5 +35,6 @@ def test_build_ships_the_collection_and_nothing_local(tmp_path):
     assert "meta/runtime.yml" in names
     assert "playbooks/smoke.yml" in names
     assert not top & FORBIDDEN_TOP, sorted(top & FORBIDDEN_TOP)
-    assert not [n for n in names if n.startswith(("tests/unit", "tests/integration")) or "__pycache__" in n]
+    assert [n for n in names if n.startswith("tests/") and not n.startswith("tests/sanity")] == []
+    assert not [n for n in names if "__pycache__" in n]
     assert not [n for n in names if n.endswith((".pyc", ".tar.gz"))]

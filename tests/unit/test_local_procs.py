@@ -60,3 +60,20 @@ def test_wait_until_gives_up_after_the_timeout_with_the_log(tmp_path):
 
 def test_tail_of_a_missing_log():
     assert procs.tail(Path("/nonexistent/shipyard.log")) == "(no log written)"
+
+
+def test_wait_until_does_not_call_a_child_dead_before_it_has_exec_d_its_program(tmp_path):
+    # Between fork and exec the child shows our own command line, not the program's marker: on a loaded machine the
+    # first liveness check can land there. Here a forked child stays in that state, then becomes ready.
+    ready = tmp_path / "ready"
+    pid = os.fork()
+    if pid == 0:  # the child: never exec's, like the moment before exec lasting a while
+        time.sleep(0.6)
+        ready.touch()
+        time.sleep(30)
+        os._exit(0)
+    try:
+        procs.wait_until(ready.exists, pid=pid, marker="shipyard-no-such-marker", name="x", log=tmp_path / "x.log")
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
