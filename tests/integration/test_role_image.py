@@ -1,7 +1,8 @@
 """Role shipyard.fargate.image against the local stack: the emulator's ECR login, the real registry, the engine.
 
 Besides bad input refused before any AWS call: the ECR password never appears in the output of a build and push at
--vvv; a failing build shows its failing step and output. The role's lifecycle (check, build + push, a re-run that
+-vvv; a failing build shows its failing step and output; image_build=false deploys the commit CI pushed with no
+engine and no build. The role's lifecycle (check, build + push, a re-run that
 skips both, the release tag, the refusals to build nothing or move a tag, labels and build arguments) is its Molecule
 scenario's: extensions/molecule/image/. The sample NestJS API built, pushed and answering: test_stack_flow.py.
 """
@@ -9,9 +10,12 @@ scenario's: extensions/molecule/image/. The sample NestJS API built, pushed and 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import re
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -101,6 +105,39 @@ def _manifest(local_stack, ecr_login, path: str, reference: str) -> str | None:
         raise
 
 
+def _push_manifest(local_stack, ecr_login, path: str, tag: str) -> str:
+    """Push a minimal image (a config blob and no layer) as ``path:tag`` over the registry API; its digest.
+
+    As CI would push it, without the engine: the role must find it in the registry, nothing else."""
+    authorization = "Basic " + base64.b64encode(":".join(ecr_login).encode()).decode()
+
+    def call(method: str, target: str, body: bytes = b"", content_type: str = "application/octet-stream"):
+        headers = {"Authorization": authorization, "Content-Type": content_type}
+        url = f"http://{local_stack.config.registry_address}{target}"
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http://127.0.0.1 only
+            return response.headers
+
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}})
+    config_digest = "sha256:" + hashlib.sha256(config.encode()).hexdigest()
+    upload = urllib.parse.urlsplit(call("POST", f"/v2/{path}/blobs/uploads/")["Location"])
+    query = urllib.parse.urlencode([*urllib.parse.parse_qsl(upload.query), ("digest", config_digest)])
+    call("PUT", f"{upload.path}?{query}", config.encode())
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": len(config),
+            "digest": config_digest,
+        },
+        "layers": [],
+    }
+    return call("PUT", f"/v2/{path}/manifests/{tag}", json.dumps(manifest).encode(), manifest["mediaType"])[
+        "Docker-Content-Digest"
+    ]
+
+
 def _ran(output: str, task: str) -> bool:
     """Whether the task ran (its header is followed by a result other than ``skipping``)."""
     return re.search(re.escape(task) + r"[^\n]*\n(?!skipping)", output) is not None
@@ -146,3 +183,28 @@ def test_a_failing_build_shows_the_failing_step_and_its_output(image, tmp_path, 
     assert "  disk-quota-marker-4711" in run.output  # and what it printed, as a line of the build output
     assert not _ran(run.output, PUSH_TASK)
     assert _manifest(local_stack, ecr_login, image.repository["name"], tag) is None
+
+
+def test_image_build_false_deploys_the_pushed_commit_and_never_builds_nor_needs_an_engine(
+    image, tmp_path, local_stack, ecr_login, stack_env, monkeypatch
+):
+    """The controller's way (an execution environment has no Docker engine): CI pushed the commit's tag; the role
+    resolves the same tag from the checkout's commit and takes its digest from the registry. No engine answers at
+    DOCKER_HOST and the Dockerfile cannot build: any build would fail. The option comes as a string, as ``-e`` gives
+    it."""
+    source = _source(tmp_path / "app", dockerfile="FROM scratch\nRUN exit 9\n")
+    tag = _git(source, "rev-parse", "HEAD").strip()[:12]
+    digest = _push_manifest(local_stack, ecr_login, image.repository["name"], tag)
+    monkeypatch.setitem(stack_env, "DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+
+    run = image("-e", "image_build=false", image_source_dir=str(source))
+
+    assert run.returncode == 0, run.output[-6000:]
+    assert run.fact == {
+        "digest": digest,
+        "reference": f"{image.repository['uri']}@{digest}",
+        "push_reference": f"{image.repository['push_uri']}@{digest}",
+        "tag": tag,
+        "built": False,
+    }
+    assert not _ran(run.output, "TASK [shipyard.fargate.image : Build the image from the Dockerfile")

@@ -10,20 +10,26 @@ module-scoped fixtures; a stage that needs an earlier one skips, naming it, when
    base image, pushed through the ECR login) and waits for the rollout: the API answers through the local load
    balancer with version = the commit; the secret is nowhere (output, image layers and history, task definition).
 3. provision.yml -vvv (every host) creates `api`, leaves `web` as deployed (changed=0, same task definition).
-4. provision.yml again: changed=0 for every host; every resource read back with its settings.
-5. deploy.yml with the same commit: changed=0, build and push skipped, the short path for a service that exists.
+4. the Provision job template (awx/controller.yml, run the way the controller runs a job: tests/awx_jobs.py, with
+   ansible-runner): changed=0 for every host; every resource read back with its settings.
+5. the workflow Provision -> Deploy -> Check for `web` (the survey's answer), the same commit: changed=0, build and
+   push skipped, the short path for a service that exists; the deploy's set_stats artifacts name its outcome.
 6. version 2 (a new commit, as a push to main brings) is deployed by the GitHub workflow's deploy step run inside
    the runner image (the top-level Dockerfile, built from a Debian-made Python base; host network, the engine's
    socket; the inventory's secret values unresolvable, as without a vault password) under a loop of requests
    through the load balancer: not one fails; the step summary and outputs name the version, its digest and the
    task definition.
 7. a release that crashes at start-up (a commit), deployed by the same step from the repository: non-zero exit,
-   its exit code and log lines in the output and the step summary, rolled back; the loop stays healthy.
+   its exit code and log lines in the output and the step summary, rolled back; the loop stays healthy. Then the
+   Rollback job template takes `web` back one revision (to the first version): its progress lines are job events,
+   its artifacts the outcome. The execution environment (execution-environment.yml, built with ansible-builder
+   from a Debian-made base) deploys the checkout's commit, version 2, already pushed, with no Docker engine
+   (shipyard_deploy_image_build=false), as an AWX job does.
 8. refusals on the deployed stack, nothing changed: a missing Dockerfile, a failing build (its error shown),
    unknown --limit names, an image tag the registry does not hold without a build.
-9. destroy.yml refuses a mistyped confirmation (shipyard_destroy_confirm, the stack's name) and deletes nothing;
-   confirmed, it leaves nothing of ours (ECR and secrets kept unless asked), a second destroy changes nothing, and
-   shipyard_destroy_data=true removes the data too.
+9. the Destroy job template refuses a mistyped confirmation (its survey's shipyard_destroy_confirm, the stack's
+   name) and deletes nothing; confirmed, it leaves nothing of ours (ECR and secrets kept unless asked), a second
+   destroy changes nothing, and shipyard_destroy_data=true removes the data too.
 
 No secret value appears in the output of any run.
 """
@@ -47,6 +53,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from awx_jobs import run_job, run_workflow
+from ee import EE_IMAGE, build_execution_environment, ee_command
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,10 +114,12 @@ def _build_runner_image(env) -> str:
 
 
 @pytest.fixture(scope="module")
-def runner_image(stack_env):
-    """The runner image, built in the background while the first stages run (``.result()``: "" or the error)."""
+def images(stack_env):
+    """The runner image and the execution environment (tests/integration/ee.py), built one after the other in the
+    background while the first stages run: ``images["runner"].result()`` is "" or the error, the same for "ee"."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool.submit(_build_runner_image, stack_env)
+        runner = pool.submit(_build_runner_image, stack_env)
+        yield {"runner": runner, "ee": pool.submit(build_execution_environment, stack_env, EE_IMAGE)}
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +147,7 @@ def _commit(source: dict, message: str, path: str, text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, base_image, source, runner_image):
+def stack(tmp_path_factory, base_image, source, images):
     """A copy of the local inventory: its own stack name and zone, quick health checks, a random secret per service.
 
     `api` keeps the inventory's image tag (`initial`, never pushed here) and runs simulated healthy tasks
@@ -187,6 +197,21 @@ def play(run_playbook, stack, tmp_path_factory):
         return outcome
 
     return run
+
+
+def _job(stack, stack_env, tmp_path, name: str, answers=None, **prompts):
+    """Job template ``name`` of awx/controller.yml run the way the controller runs it (tests/awx_jobs.py), on the
+    stack's inventory; its output is checked for secrets like every playbook run's."""
+    job = run_job(
+        name, answers, stack_env=stack_env, tmp_path=tmp_path / "jobs", inventory=Path(stack["path"]), **prompts
+    )
+    _no_secret(stack, job.stdout, f"job {name}")
+    return job
+
+
+def _no_secret(stack, output: str, what: str) -> None:
+    for host, secret in stack["secrets"].items():
+        assert secret not in output, f"{host}'s secret value is in the output of {what}"
 
 
 def _deploy(play, *args: str):
@@ -410,12 +435,14 @@ def test_03_provision_at_vvv_creates_the_second_service_and_keeps_what_the_first
     PASSED.add("provision")
 
 
-def test_04_a_second_provision_reports_no_change_for_any_host(play, stack, aws):
+def test_04_the_provision_job_template_reports_no_change_for_any_host(stack, stack_env, aws, tmp_path):
     _after("provision")
-    run = play("provision")
-    assert run.returncode == 0, run.output[-8000:]
-    recap = run.recap()
-    assert {host: recap[host]["changed"] for host in SERVICES} == dict.fromkeys(SERVICES, 0), run.output[-8000:]
+    job = _job(stack, stack_env, tmp_path, "Provision")
+    assert job.successful, job.stdout[-8000:]
+    assert sorted(job.stats["processed"]) == sorted(SERVICES)
+    changed = {host: job.stats["changed"].get(host, 0) for host in SERVICES}
+    assert changed == dict.fromkeys(SERVICES, 0), job.stdout[-8000:]
+    assert job.events_named("playbook_on_stats"), [e.get("event") for e in job.events][-5:]
 
 
 def test_05_every_resource_has_its_settings(stack, aws):
@@ -474,20 +501,36 @@ def test_05_every_resource_has_its_settings(stack, aws):
 # --- 5, 6, 7. releases ----------------------------------------------------------------------------------------
 
 
-def test_06_a_deploy_of_the_same_commit_skips_build_and_push_and_changes_nothing(play, stack, aws):
+def test_06_the_provision_deploy_check_workflow_with_the_same_commit_changes_nothing(stack, stack_env, aws, tmp_path):
     _after("deploy")
     before = _state(aws, stack)
-    run = _deploy(play)
-    assert run.returncode == 0, run.output[-5000:]
-    assert run.recap()["web"]["changed"] == 0, run.output[-5000:]
+    flow = run_workflow(
+        "Provision, deploy, check", {"shipyard_service": "web"},
+        stack_env=stack_env, tmp_path=tmp_path / "jobs", inventory=Path(stack["path"]),
+    )  # fmt: skip
+    for node, job in flow.jobs.items():
+        _no_secret(stack, job.stdout, f"workflow node {node}")
+    assert flow.status == "successful", {node: job.stdout[-3000:] for node, job in flow.jobs.items()}
+    assert list(flow.jobs) == ["provision", "deploy", "check"]
+    provision = flow.jobs["provision"]
+    assert provision.stats["changed"].get("web", 0) == 0, provision.stdout[-5000:]
+    assert "api" not in provision.stats["changed"]  # the survey's service only
+    output = flow.jobs["deploy"].stdout
+    assert flow.jobs["deploy"].stats["changed"].get("web", 0) == 0, output[-5000:]
     for task in (BUILD_TASK, *PUSH_TASKS):
-        assert _task_results(run.output, task) == ["skipping: [web]"], (task, _task_results(run.output, task))
-    assert f"(tag {stack['commit']}, already in the registry)" in _flat(run.output)
+        assert _task_results(output, task) == ["skipping: [web]"], (task, _task_results(output, task))
+    assert f"(tag {stack['commit']}, already in the registry)" in _flat(output)
     assert _state(aws, stack) == before  # no new revision, no new deployment
     # The service exists: the short path (image, task definition, rollout), none of the infrastructure roles.
-    assert "Deploy - services that exist" in run.output
-    shared_stack_play = run.output.split("PLAY [Shared stack")[1].split("PLAY [Deploy - services that exist")[0]
+    assert "Deploy - services that exist" in output
+    shared_stack_play = output.split("PLAY [Shared stack")[1].split("PLAY [Deploy - services that exist")[0]
     assert "TASK [shipyard.fargate." not in shared_stack_play
+    # What the controller shows as the job's artifacts (set_stats), passed on to the next node.
+    outcome = flow.jobs["deploy"].artifacts["shipyard_services"]["web"]
+    assert (outcome["verdict"], outcome["updated"], outcome["image_tag"]) == ("SUCCEEDED", False, stack["commit"])
+    assert outcome["task_definition_arn"] == before["task_definition"]
+    assert flow.jobs["check"].successful
+    assert flow.jobs["check"].cmdline[:1] == ["--check"]
 
 
 def _github(folder: Path, source: dict, sha: str) -> dict:
@@ -556,10 +599,10 @@ def _in_runner(stack_env, inventory: str, source, github: dict):
 
 
 def test_07_version_2_from_the_workflow_step_in_the_runner_image_while_every_request_is_answered(
-    stack, stack_env, aws, source, runner_image, tmp_path
+    stack, stack_env, aws, source, images, tmp_path
 ):
     _after("deploy")
-    built = runner_image.result()
+    built = images["runner"].result()
     assert built == "", built
     v2 = _commit(source, "version 2", "README.md", "\nVersion 2.\n")
     github = _github(tmp_path / "runner-temp", source, v2)
@@ -650,6 +693,52 @@ def test_08_a_release_that_crashes_fails_the_step_with_its_reason_and_is_rolled_
     assert json.loads(outputs["services"])["web"]["image_tag"] == broken[:12]
 
 
+def test_08b_the_rollback_job_template_goes_back_one_revision_with_its_progress_as_job_events(
+    stack, stack_env, aws, tmp_path
+):
+    _after("v2")
+    current = _service(aws, stack)["taskDefinition"]  # version 2's
+    job = _job(stack, stack_env, tmp_path, "Rollback", {"shipyard_service": "web"})
+    assert job.successful, job.stdout[-5000:]
+    settled = _service(aws, stack)["taskDefinition"]
+    assert settled.rsplit(":", 1)[0] == current.rsplit(":", 1)[0]
+    assert int(settled.rsplit(":", 1)[1]) < int(current.rsplit(":", 1)[1])  # an older revision: the first version
+    outcome = job.artifacts["shipyard_services"]["web"]
+    assert (outcome["verdict"], outcome["task_definition_arn"]) == ("SUCCEEDED", settled), outcome
+    assert outcome["previous_task_definition_arn"] == current, outcome
+    # The rollout's progress lines are job events as they happen, one per change (the controller streams them).
+    progress = [e["stdout"] for e in job.events_named("verbose") if "new tasks running" in e.get("stdout", "")]
+    assert len(progress) >= 2, [e.get("stdout") for e in job.events_named("verbose")]
+    assert len(set(progress)) == len(progress), progress
+    status, body = _get(stack_env, stack)
+    assert (status, body["version"]) == (200, stack["commit"])
+    assert _targets(aws, stack) == ["healthy", "healthy"]
+
+
+def test_08c_the_execution_environment_deploys_the_pushed_commit_with_no_docker_engine(
+    stack, stack_env, aws, source, images
+):
+    _after("v2")
+    built = images["ee"].result()
+    assert built == "", built
+    before = _state(aws, stack)  # the first version, after the rollback
+    argv = ee_command(
+        stack_env, stack["path"], str(source["path"]),
+        "shipyard.fargate.deploy", "--limit", "web", "-e", "shipyard_deploy_image_build=false",
+    )  # fmt: skip
+    assert "/var/run/docker.sock" not in " ".join(argv)
+    assert "DOCKER_HOST" not in argv  # no engine in the job's container: only the registry is asked
+    run = subprocess.run(argv, env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    _no_secret(stack, run.stdout, "the deploy in the execution environment")
+    assert run.returncode == 0, run.stdout[-5000:]
+    assert _task_results(run.stdout, BUILD_TASK) == ["skipping: [web]"], _task_results(run.stdout, BUILD_TASK)
+    after = _state(aws, stack)
+    assert after["task_definition"] != before["task_definition"]
+    status, body = _get(stack_env, stack)
+    assert (status, body["version"]) == (200, stack["version"])  # version 2, the checkout's commit, as pushed
+    assert _targets(aws, stack) == ["healthy", "healthy"]
+
+
 # --- 8. refusals on the deployed stack: nothing changes ---------------------------------------------------------
 
 
@@ -706,18 +795,17 @@ def test_12_an_image_tag_the_registry_does_not_hold_is_refused_when_no_build_is_
 # --- 9. destroy ---------------------------------------------------------------------------------------------------
 
 
-def test_13_destroy_leaves_nothing_of_ours_and_a_second_destroy_is_a_no_op(play, stack, aws):
+def test_13_destroy_leaves_nothing_of_ours_and_a_second_destroy_is_a_no_op(play, stack, stack_env, aws, tmp_path):
     _after("provision")
     before = _ours(aws, stack["name"])
-    mistyped = play("destroy", "-e", "shipyard_destroy_confirm=shipyard-prod")
-    assert mistyped.returncode != 0, mistyped.output[-3000:]
-    assert f"shipyard_destroy_confirm 'shipyard-prod' is not this stack's name: type {stack['name']}" in _flat(
-        mistyped.output
-    )
+    mistyped = _job(stack, stack_env, tmp_path, "Destroy", {"shipyard_destroy_confirm": "shipyard-prod"})
+    assert mistyped.status == "failed", mistyped.stdout[-3000:]
+    refusal = f"shipyard_destroy_confirm 'shipyard-prod' is not this stack's name: type {stack['name']}"
+    assert refusal in _flat(mistyped.stdout), mistyped.stdout[-3000:]
     assert _ours(aws, stack["name"]) == before  # nothing deleted
 
-    destroyed = play("destroy", "-e", f"shipyard_destroy_confirm={stack['name']}")
-    assert destroyed.returncode == 0, destroyed.output[-8000:]
+    destroyed = _job(stack, stack_env, tmp_path, "Destroy", {"shipyard_destroy_confirm": stack["name"]})
+    assert destroyed.successful, destroyed.stdout[-8000:]
     left = _ours(aws, stack["name"])
     kept = {kind: left.pop(kind) for kind in ("repositories", "secrets")}
     assert not any(left.values()), left

@@ -387,7 +387,11 @@ def test_good_answers_become_extra_vars_with_the_survey_defaults(controller):
     extra_vars, fields, ignored = accept_launch(
         controller.job_template("Deploy"), {"shipyard_service": "web"}, {"limit": "web", "verbosity": 2}
     )
-    assert extra_vars == {"shipyard_service": "web", "shipyard_deploy_image_tag": ""}
+    assert extra_vars == {
+        "shipyard_service": "web",
+        "shipyard_deploy_image_tag": "",
+        "shipyard_deploy_image_build": "false",
+    }
     assert fields == {"limit": "web", "verbosity": 2}
     assert ignored == {}
     extra_vars, _, _ = accept_launch(controller.job_template("Destroy"), {"shipyard_destroy_confirm": "shipyard-local"})

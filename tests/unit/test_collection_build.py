@@ -12,7 +12,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 FORBIDDEN_TOP = {
     ".venv", ".shipyard", "examples", "bench", ".git", ".ci", "collections", "local", "scripts", ".pytest_cache",
-    "ci", ".github", "Dockerfile", ".dockerignore",
+    "ci", ".github", "Dockerfile", ".dockerignore", "execution-environment.yml", "execution-environment", "context",
 }  # fmt: skip
 
 
