@@ -84,7 +84,7 @@ def start_private(config: StackConfig) -> int:
 
 def stop_private(config: StackConfig, pid: int | None) -> None:
     """Stop dockerd, then anything still running from its exec root (its containerd and shims)."""
-    procs.stop(pid, "dockerd")
+    procs.stop(pid, config.private_docker_host)  # its socket: this stack's dockerd, not one on a reused PID
     marker = str(config.runtime_dir)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and any(marker in part for part in procs.cmdline(int(entry.name))):

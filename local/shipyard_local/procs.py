@@ -33,7 +33,9 @@ def cmdline(pid: int) -> list[str]:
 
 
 def is_alive(pid: int | None, marker: str | None = None) -> bool:
-    """True when ``pid`` runs and, if ``marker`` is given, its command line still contains it (no PID reuse)."""
+    """True when ``pid`` runs and, if ``marker`` is given, its command line (arguments joined by spaces) still
+    contains it: no PID reuse. PIDs wrap quickly (pid_max is often 32768), so a marker names one stack's process
+    (its port or its state dir), not only the program: another stack's process on a reused PID is not ours."""
     if not pid:
         return False
     try:
@@ -44,7 +46,7 @@ def is_alive(pid: int | None, marker: str | None = None) -> bool:
         return True
     if _proc_state(pid) == "Z":
         return False
-    return marker is None or any(marker in part for part in cmdline(pid))
+    return marker is None or marker in " ".join(cmdline(pid))
 
 
 def _proc_state(pid: int) -> str:

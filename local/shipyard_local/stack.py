@@ -19,9 +19,7 @@ from . import docker_engine, procs, registry, system
 from .cloud.runners import docker as docker_runner
 from .config import LOCAL_DIR, StackConfig, ephemeral_port_range
 
-EMULATOR_MARKER = "shipyard_local.emulator"
-REGISTRY_MARKER = "docker-registry"
-DOCKERD_MARKER = "dockerd"
+EMULATOR_MODULE = "shipyard_local.emulator"
 PARTS = ("emulator", "docker", "registry")
 
 
@@ -168,11 +166,12 @@ class Stack:
             SHIPYARD_AWS_REGION=cfg.region,
             SHIPYARD_TIME_SCALE=f"{cfg.time_scale:g}",
         )
-        argv = [sys.executable, "-m", EMULATOR_MARKER, "--host", cfg.host, "--port", str(cfg.emulator_port)]
+        argv = [sys.executable, "-m", EMULATOR_MODULE, "--host", cfg.host, "--port", str(cfg.emulator_port)]
         argv += ["--docker-host", record["docker"]["host"]]
         (cfg.state_dir / "cloud.json").unlink(missing_ok=True)  # what this start reports, not an older one
         pid = procs.spawn(argv, cfg.logs_dir / "emulator.log", env=env)
-        record["emulator"] = {"pid": pid, "marker": EMULATOR_MARKER, "address": cfg.emulator_url}
+        marker = " ".join(argv[2:6])  # shipyard_local.emulator --host H --port P: this stack's emulator only
+        record["emulator"] = {"pid": pid, "marker": marker, "address": cfg.emulator_url}
         started.append("emulator")
         self._save(record)
 
@@ -189,7 +188,7 @@ class Stack:
             record["docker"] = {
                 "mode": "private",
                 "pid": pid,
-                "marker": DOCKERD_MARKER,
+                "marker": cfg.private_docker_host,  # its socket, named after this stack's state dir
                 "host": cfg.private_docker_host,
             }
             started.append("docker")
@@ -203,12 +202,14 @@ class Stack:
         if self._alive(current):
             if registry.accepts(cfg, user, password):
                 return password
-            procs.stop(current["pid"], REGISTRY_MARKER)  # the token changed: restart with the new htpasswd
+            procs.stop(current["pid"], current["marker"])  # the token changed: restart with the new htpasswd
         self._claim_port(cfg.registry_port, "SHIPYARD_REGISTRY_PORT", "container registry")
         system.ensure({"docker-registry": "docker-registry"}, "the local container registry")
         registry.write_files(cfg, user, password)
-        pid = procs.spawn(registry.argv(cfg), cfg.logs_dir / "registry.log")
-        record["registry"] = {"pid": pid, "marker": REGISTRY_MARKER, "address": cfg.registry_address, "user": user}
+        argv = registry.argv(cfg)
+        pid = procs.spawn(argv, cfg.logs_dir / "registry.log")
+        marker = argv[-1]  # its config file, in this stack's state dir: this stack's registry only
+        record["registry"] = {"pid": pid, "marker": marker, "address": cfg.registry_address, "user": user}
         started.append("registry")
         self._save(record)
         return password

@@ -77,3 +77,18 @@ def test_wait_until_does_not_call_a_child_dead_before_it_has_exec_d_its_program(
     finally:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
+
+
+def test_a_marker_names_one_stacks_process_so_a_reused_pid_of_another_stack_is_not_ours(tmp_path):
+    # PIDs wrap (pid_max 32768 here): a stopped stack's recorded PID can be a new process of another stack's same
+    # program. The marker holds what differs between stacks (the port, the state dir), matched on the whole line.
+    log = tmp_path / "emulator.log"
+    argv = [sys.executable, "-c", "import time; time.sleep(30)", "--host", "127.0.0.1", "--port", "29111"]
+    pid = procs.spawn(argv, log)
+    try:
+        assert _wait_for(lambda: procs.is_alive(pid, "--host 127.0.0.1 --port 29111"))
+        assert not procs.is_alive(pid, "--host 127.0.0.1 --port 29222")  # the other stack's record
+        assert procs.stop(pid, "--host 127.0.0.1 --port 29222") is False  # so its `down` leaves this one alone
+        assert procs.is_alive(pid)
+    finally:
+        procs.stop(pid)
