@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import boto3
 import pytest
 from xdist.scheduler import LoadFileScheduling
 
-from shipyard_local.config import StackConfig
+from shipyard_local.config import StackConfig, ephemeral_port_range
 from shipyard_local.stack import Stack
 
 REPO = Path(__file__).resolve().parents[1]
@@ -197,11 +198,21 @@ def role_runner(run_playbook, tmp_path):
 
 @pytest.fixture
 def free_port():
-    """``free_port()`` -> a TCP port on 127.0.0.1 that nothing listens on right now."""
+    """``free_port()`` -> a TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's ephemeral
+    range: a port the kernel hands out (bind to 0) can be taken by any outgoing connection before the server it is
+    meant for binds it (the stack's own defaults stay below that range for the same reason, see README)."""
+    low = (ephemeral_port_range() or (32768, 60999))[0]
+    rng = random.Random()  # noqa: S311 - spreading ports, not cryptography
 
     def pick() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
+        for _ in range(200):
+            port = rng.randrange(20000, low)
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise RuntimeError(f"no free port found between 20000 and {low}")
 
     return pick
