@@ -1,25 +1,33 @@
-import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module';
-import { listenPort } from './config';
+/**
+ * The process's entry point. The signal handlers come first, before Nest loads (src/server.ts, imported below):
+ * as PID 1 of its container, node ignores a signal that has no handler, so a task stopped while it starts would
+ * wait for SIGKILL (ECS's stopTimeout). SIGTERM from ECS (or `docker stop`) then finishes in-flight requests, closes
+ * the database pool and exits 0; Nest's enableShutdownHooks() would end by re-raising the signal instead.
+ */
+import type { INestApplication } from '@nestjs/common';
 
-async function bootstrap(): Promise<void> {
-  // A broken release on purpose, for the demo's rollback story: fail the way real services do at start-up.
-  if (process.env.SAMPLE_FAIL_MODE === 'crash') {
-    throw new Error('SAMPLE_FAIL_MODE=crash: refusing to start (a broken release, on purpose)');
-  }
-  const app = await NestFactory.create(AppModule, { logger: ['log', 'warn', 'error'] });
-  // SIGTERM from ECS (or `docker stop`): finish in-flight requests, then exit 0.
-  app.enableShutdownHooks();
-  const port = listenPort(process.env);
-  await app.listen(port, process.env.HOST ?? '0.0.0.0');
-  Logger.log(`listening on port ${port}, version ${process.env.APP_VERSION ?? 'dev'}`, 'Bootstrap');
+type Server = typeof import('./server');
+
+let server: Server | undefined;
+let app: INestApplication | undefined;
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    if (server === undefined || app === undefined) {
+      process.stdout.write(`${signal} during start-up: exiting\n`);
+      process.exit(0);
+    }
+    void server.stop(app, signal).then((code) => process.exit(code));
+  });
 }
 
-bootstrap().catch((error: unknown) => {
-  // Never print the environment here: it holds DATABASE_URL.
-  const message = error instanceof Error ? error.message : String(error);
-  Logger.error(`failed to start: ${message}`, undefined, 'Bootstrap');
-  process.exit(1);
-});
+import('./server')
+  .then(async (loaded) => {
+    server = loaded;
+    app = await loaded.start();
+  })
+  .catch((error: unknown) => {
+    // Loading failed (start() reports its own failures). Never print the environment: it holds DATABASE_URL.
+    process.stderr.write(`failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
