@@ -552,6 +552,8 @@ def local_stack_credential_inputs(stack_env: Mapping[str, str]) -> dict[str, dic
         "Shipyard local stack": {
             "emulator_port": emulator_port,
             "registry_port": registry_port,
+            "lb_port": stack_env.get("SHIPYARD_LB_PORT") or "29080",
+            "postgres_port": stack_env.get("SHIPYARD_POSTGRES_PORT") or "29040",
             "region": region or "us-east-1",
             "access_key": stack_env.get("AWS_ACCESS_KEY_ID") or "testing",
             "secret_key": stack_env.get("AWS_SECRET_ACCESS_KEY") or "testing",

@@ -17,6 +17,7 @@ REPO_ROOT = LOCAL_DIR.parent
 DEFAULT_EMULATOR_PORT = 29010
 DEFAULT_REGISTRY_PORT = 29050
 DEFAULT_LB_PORT = 29080  # the local load balancer (every ALB listener of the emulator, one port)
+DEFAULT_POSTGRES_PORT = 29040  # the private PostgreSQL (the Supabase stand-in); 5432 stays the machine's own
 DEFAULT_REGION = "us-east-1"
 HOST = "127.0.0.1"
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
@@ -70,6 +71,9 @@ class StackConfig:
     # SHIPYARD_TIME_SCALE: how many times faster than real time the local cloud's simulated world runs
     # (start-up, health-check intervals, draining, stop timeouts); 1 = real time. See cloud/clock.py.
     time_scale: float = 1.0
+    # SHIPYARD_POSTGRES_PORT: the private PostgreSQL (from_env always sets it). None: a stack without it, for tests
+    # that build a config of their own for the AWS side only (no port to pick, no database to initialize).
+    postgres_port: int | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
@@ -82,6 +86,7 @@ class StackConfig:
             region=env.get("SHIPYARD_AWS_REGION") or DEFAULT_REGION,
             lb_port=_port(env, "SHIPYARD_LB_PORT", DEFAULT_LB_PORT),
             time_scale=_time_scale(env),
+            postgres_port=_port(env, "SHIPYARD_POSTGRES_PORT", DEFAULT_POSTGRES_PORT),
         )
         ports = config.ports()
         names = list(ports)
@@ -93,11 +98,14 @@ class StackConfig:
 
     def ports(self) -> dict[str, int]:
         """Each port by the variable that sets it."""
-        return {
+        ports = {
             "SHIPYARD_EMULATOR_PORT": self.emulator_port,
             "SHIPYARD_REGISTRY_PORT": self.registry_port,
             "SHIPYARD_LB_PORT": self.lb_port,
         }
+        if self.postgres_port is not None:
+            ports["SHIPYARD_POSTGRES_PORT"] = self.postgres_port
+        return ports
 
     # --- derived paths -------------------------------------------------------------
     @property
@@ -122,6 +130,11 @@ class StackConfig:
         return self.state_dir / "docker"
 
     @property
+    def postgres_dir(self) -> Path:
+        """The private PostgreSQL's data directory (owned by the user it runs as)."""
+        return self.state_dir / "postgres" / "data"
+
+    @property
     def runtime_dir(self) -> Path:
         """Short path for unix sockets (108-byte limit): dockerd's socket and exec root live here."""
         digest = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:10]
@@ -142,8 +155,21 @@ class StackConfig:
         return f"http://{self.host}:{self.lb_port}"
 
     @property
+    def postgres_address(self) -> str:
+        return f"{self.host}:{self.postgres_port}"
+
+    @property
     def private_docker_host(self) -> str:
         return f"unix://{self.runtime_dir}/docker.sock"
+
+    def stack_env(self) -> dict[str, str]:
+        """The settings that name this stack (state dir, region, every port): a client that reads them (the local
+        inventory, ``python -m shipyard_local``, the tests) reaches this stack and no other."""
+        return {
+            "SHIPYARD_STATE_DIR": str(self.state_dir),
+            "SHIPYARD_AWS_REGION": self.region,
+            **{name: str(port) for name, port in self.ports().items()},
+        }
 
     def aws_env(self) -> dict[str, str]:
         """Environment for any AWS client (boto3, awscli, Ansible modules) aimed at the emulator."""

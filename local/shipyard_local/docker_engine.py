@@ -88,5 +88,5 @@ def stop_private(config: StackConfig, pid: int | None) -> None:
     marker = str(config.runtime_dir)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and any(marker in part for part in procs.cmdline(int(entry.name))):
-            procs.stop(int(entry.name))
+            procs.stop(int(entry.name), marker)  # still that process: not one that took its PID since
     shutil.rmtree(config.runtime_dir, ignore_errors=True)

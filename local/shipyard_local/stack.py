@@ -9,18 +9,20 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
+import signal
 import socket
 import sys
 import urllib.error
 import urllib.request
 from typing import Any
 
-from . import docker_engine, procs, registry, system
+from . import docker_engine, postgres, procs, registry, system
 from .cloud.runners import docker as docker_runner
 from .config import LOCAL_DIR, StackConfig, ephemeral_port_range
 
 EMULATOR_MODULE = "shipyard_local.emulator"
-PARTS = ("emulator", "docker", "registry")
+PARTS = ("emulator", "docker", "registry", "postgres")
 
 
 class PortInUse(procs.StartError):
@@ -113,12 +115,22 @@ class Stack:
                 lambda: registry.accepts(cfg, user, password), name="container registry",
                 log=cfg.logs_dir / "registry.log", **self._watch(record["registry"]),
             )  # fmt: skip
+            if "postgres" in self.parts():
+                self._up_postgres(record, started)
+                procs.wait_until(
+                    lambda: postgres.accepts(cfg), name="PostgreSQL", log=cfg.logs_dir / "postgres.log",
+                    **self._watch(record["postgres"]),
+                )  # fmt: skip
         except BaseException:
             # Leave nothing half-started behind: stop what this call started, keep the logs.
             self._stop(record, started)
             raise
         self._write_env()
         return started
+
+    def parts(self) -> tuple[str, ...]:
+        """The parts this stack runs: all of PARTS, PostgreSQL unless the config has no port for it."""
+        return tuple(name for name in PARTS if name != "postgres" or self.config.postgres_port is not None)
 
     @staticmethod
     def _watch(part: dict[str, Any]) -> dict[str, Any]:
@@ -158,14 +170,8 @@ class Stack:
         env = dict(os.environ, PYTHONPATH=pythonpath)
         env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         # The local cloud inside the emulator reads its settings from here (StackConfig.from_env).
-        env.update(
-            SHIPYARD_STATE_DIR=str(cfg.state_dir),
-            SHIPYARD_EMULATOR_PORT=str(cfg.emulator_port),
-            SHIPYARD_REGISTRY_PORT=str(cfg.registry_port),
-            SHIPYARD_LB_PORT=str(cfg.lb_port),
-            SHIPYARD_AWS_REGION=cfg.region,
-            SHIPYARD_TIME_SCALE=f"{cfg.time_scale:g}",
-        )
+        env.pop("SHIPYARD_POSTGRES_PORT", None)  # this stack's, or none for a stack without PostgreSQL
+        env.update(cfg.stack_env(), SHIPYARD_TIME_SCALE=f"{cfg.time_scale:g}")
         argv = [sys.executable, "-m", EMULATOR_MODULE, "--host", cfg.host, "--port", str(cfg.emulator_port)]
         argv += ["--docker-host", record["docker"]["host"]]
         (cfg.state_dir / "cloud.json").unlink(missing_ok=True)  # what this start reports, not an older one
@@ -214,9 +220,22 @@ class Stack:
         self._save(record)
         return password
 
+    def _up_postgres(self, record: dict[str, Any], started: list[str]) -> None:
+        cfg = self.config
+        if self._alive(record.get("postgres")):
+            return
+        self._claim_port(cfg.postgres_port, "SHIPYARD_POSTGRES_PORT", "PostgreSQL")
+        pid = postgres.start(cfg, cfg.logs_dir / "postgres.log")
+        record["postgres"] = {"pid": pid, "marker": postgres.marker(cfg), "address": cfg.postgres_address}
+        started.append("postgres")
+        self._save(record)
+
     def environment(self) -> dict[str, str]:
-        """What a client of the running stack needs: AWS endpoint and dummy credentials, registry, DOCKER_HOST."""
+        """What a client of the running stack needs: the settings that name this stack (state dir, region, every
+        port, so the local inventory and ``python -m shipyard_local`` reach this stack too), AWS endpoint and dummy
+        credentials, registry, DOCKER_HOST. Never the database password."""
         return {
+            **self.config.stack_env(),
             **self.config.aws_env(),
             "SHIPYARD_REGISTRY": self.config.registry_address,
             "SHIPYARD_LB_URL": self.config.lb_url,
@@ -228,7 +247,8 @@ class Stack:
             "# The local stack's environment, written by `make up`. In a shell: . .shipyard/env",
             "# Dummy credentials aimed at the emulator on 127.0.0.1: nothing here reaches AWS.",
             "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN",
-            *(f"export {key}={value}" for key, value in self.environment().items()),
+            "# SHIPYARD_*: which stack (state dir, ports): the local inventory and shipyard_local reach this one too.",
+            *(f"export {key}={shlex.quote(value)}" for key, value in self.environment().items()),
         ]
         self.config.env_file.write_text("\n".join(lines) + "\n")
 
@@ -260,6 +280,8 @@ class Stack:
             if name == "docker":
                 was_running = self._alive(part)
                 docker_engine.stop_private(self.config, part["pid"])
+            elif name == "postgres":  # SIGINT: a fast shutdown (SIGTERM would wait for every client to leave)
+                was_running = procs.stop(part["pid"], part["marker"], sig=signal.SIGINT)
             else:
                 was_running = procs.stop(part["pid"], part["marker"])
             if was_running:
@@ -277,7 +299,7 @@ class Stack:
         """One row per part: name, state (running / stopped / external), pid, address, log."""
         record = self.load()
         rows = []
-        for name in PARTS:
+        for name in self.parts():
             part = record.get(name) or {}
             if part.get("mode") == "external":
                 state = "external" if docker_engine.answers(part["host"], timeout=3) else "unreachable"

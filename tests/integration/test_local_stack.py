@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from shipyard_local import docker_engine, procs, registry
+from shipyard_local import docker_engine, postgres, procs, registry
 from shipyard_local.config import StackConfig
 from shipyard_local.stack import PortInUse, Stack
 
@@ -16,14 +19,18 @@ pytestmark = pytest.mark.stack
 
 
 @pytest.fixture
-def isolated(tmp_path, free_port, local_stack, monkeypatch):
+def isolated(free_port, local_stack, monkeypatch):
     """A stack of its own (state dir, ports) whose Docker engine is the session stack's: an engine 'the user has'."""
     monkeypatch.setenv("DOCKER_HOST", local_stack.load()["docker"]["host"])
-    config = StackConfig(state_dir=tmp_path / "state", emulator_port=free_port(), registry_port=free_port(),
-                         region="us-east-1", lb_port=free_port())  # fmt: skip
+    # Not under tmp_path: under root PostgreSQL runs as the postgres user, which cannot enter pytest's 0700 folder.
+    home = Path(tempfile.mkdtemp(prefix="shipyard-test-stack-"))
+    home.chmod(0o755)
+    config = StackConfig(state_dir=home / "state", emulator_port=free_port(), registry_port=free_port(),
+                         region="us-east-1", lb_port=free_port(), postgres_port=free_port())  # fmt: skip
     stack = Stack(config)
     yield stack
     stack.down()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _pids(stack: Stack) -> dict[str, int]:
@@ -31,21 +38,29 @@ def _pids(stack: Stack) -> dict[str, int]:
 
 
 def test_up_twice_then_down_leaves_nothing_and_spares_the_users_engine(isolated, local_stack):
-    assert isolated.up() == ["emulator", "registry"]  # the engine that answers is reused, not started
+    assert isolated.up() == ["emulator", "registry", "postgres"]  # the engine that answers is reused, not started
     states = {row["part"]: row["state"] for row in isolated.status()}
-    assert states == {"emulator": "running", "docker": "external", "registry": "running"}
+    assert states == {"emulator": "running", "docker": "external", "registry": "running", "postgres": "running"}
     env_file = isolated.config.env_file.read_text()
     assert f"AWS_ENDPOINT_URL={isolated.config.emulator_url}" in env_file
     assert f"SHIPYARD_REGISTRY={isolated.config.registry_address}" in env_file
+    assert f"SHIPYARD_POSTGRES_PORT={isolated.config.postgres_port}" in env_file
     assert f"DOCKER_HOST={local_stack.load()['docker']['host']}" in env_file
+
+    # PostgreSQL: the app role logs in over TCP with its password, and with no other.
+    accepted = postgres.login(isolated.config)
+    assert (accepted.returncode, accepted.stdout.strip()) == (0, "1"), accepted.stderr
+    refused = postgres.login(isolated.config, "not-the-password")
+    assert refused.returncode != 0
+    assert 'password authentication failed for user "app"' in refused.stderr
 
     pids = _pids(isolated)
     assert isolated.up() == []  # safe to run twice: nothing new
     assert _pids(isolated) == pids
 
-    assert sorted(isolated.down()) == ["emulator", "registry"]
+    assert sorted(isolated.down()) == ["emulator", "postgres", "registry"]
     assert not any(procs.is_alive(pid) for pid in pids.values())
-    for port in (isolated.config.emulator_port, isolated.config.registry_port):
+    for port in (isolated.config.emulator_port, isolated.config.registry_port, isolated.config.postgres_port):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
     assert not isolated.config.env_file.exists()
@@ -85,6 +100,7 @@ def _processes_mentioning(marker: str) -> list[int]:
 def test_private_engine_starts_when_none_answers_and_down_leaves_no_process(isolated, monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nobody-listens.sock")
     monkeypatch.setattr(docker_engine, "SYSTEM_SOCKET", f"unix://{tmp_path}/no-system-engine.sock")
+    isolated.config = dataclasses.replace(isolated.config, postgres_port=None)  # a stack without it: not needed here
     assert isolated.up() == ["docker", "emulator", "registry"]  # the engine first: the emulator is handed its host
     docker = isolated.load()["docker"]
     assert docker["mode"] == "private"

@@ -48,6 +48,8 @@ STACK_ENV = {
     "AWS_REGION": "us-east-1",
     "SHIPYARD_EMULATOR_PORT": "29410",
     "SHIPYARD_REGISTRY_PORT": "29450",
+    "SHIPYARD_LB_PORT": "29480",
+    "SHIPYARD_POSTGRES_PORT": "29440",
     "DOCKER_HOST": "unix:///tmp/shipyard-test/docker.sock",
 }
 # Which data section each configure_awx.yml task applies, and with which awx.awx module.
@@ -313,7 +315,13 @@ def test_the_local_credentials_inject_every_variable_the_local_inventory_reads(c
     read = set()
     for path in (REPO / "inventories" / "local").rglob("*.yml"):
         read |= set(re.findall(r"lookup\('ansible\.builtin\.env', '([A-Z0-9_]+)'\)", path.read_text()))
-    assert read == {"SHIPYARD_AWS_REGION", "SHIPYARD_EMULATOR_PORT", "SHIPYARD_REGISTRY_PORT"}
+    assert read == {
+        "SHIPYARD_AWS_REGION",
+        "SHIPYARD_EMULATOR_PORT",
+        "SHIPYARD_REGISTRY_PORT",
+        "SHIPYARD_LB_PORT",
+        "SHIPYARD_POSTGRES_PORT",
+    }
     injected = set()
     for name in controller.context["shipyard_awx_environments"]["local"]["credentials"]:
         credential_type = controller.credential_type(controller.credential(name)["credential_type"])
@@ -340,6 +348,8 @@ def test_the_local_injectors_render_the_stacks_values(controller, tmp_path):
         "SHIPYARD_AWS_REGION": "us-east-1",
         "SHIPYARD_EMULATOR_PORT": "29410",
         "SHIPYARD_REGISTRY_PORT": "29450",
+        "SHIPYARD_LB_PORT": "29480",
+        "SHIPYARD_POSTGRES_PORT": "29440",
     }
     assert args == []
 
