@@ -59,7 +59,7 @@ def server_argv(config: StackConfig) -> list[str]:
     """The postmaster in the foreground, its log on stderr; ``-D <data dir>`` names this stack's server."""
     return [
         str(BIN_DIR / "postgres"),
-        "-D", str(config.postgres_dir),
+        "-D", str(data_dir(config)),
         "-p", str(config.postgres_port),
         "-c", f"listen_addresses={config.host}",
         "-c", "unix_socket_directories=",  # TCP only: no socket, no lock file in /var/run/postgresql
@@ -71,7 +71,7 @@ def server_argv(config: StackConfig) -> list[str]:
 
 def marker(config: StackConfig) -> str:
     """What names this stack's postmaster in its command line: its data directory."""
-    return f"-D {config.postgres_dir}"
+    return f"-D {data_dir(config)}"
 
 
 def initdb_argv(data_dir: Path) -> list[str]:
@@ -140,7 +140,10 @@ def unreachable_parent(path: Path, uid: int, gids: set[int], stat_of: Callable =
     if uid == 0:
         return None
     for parent in reversed(path.parents):
-        info = stat_of(parent)
+        try:
+            info = stat_of(parent)
+        except FileNotFoundError:  # made later by the stack, with the usual 0755
+            return None
         if info.st_uid == uid:
             bit = stat.S_IXUSR
         elif info.st_gid in gids:
@@ -161,16 +164,22 @@ def ensure_installed() -> None:
     )
 
 
-def _check_reachable(config: StackConfig, user: str | None) -> None:
+def fallback_dir(config: StackConfig) -> Path:
+    """Where the data directory goes when the user PostgreSQL runs as cannot reach the state dir: beside the stack's
+    runtime dir in the temporary folder (world-traversable), named after the state dir like it."""
+    return config.runtime_dir.with_name(config.runtime_dir.name + "-postgres") / "data"
+
+
+def data_dir(config: StackConfig, user: str | None = None, stat_of: Callable = os.stat) -> Path:
+    """The data directory: ``config.postgres_dir`` (under the state dir) when the user PostgreSQL runs as can enter
+    every folder above it, else :func:`fallback_dir` (a state dir under root's 0700 home, or pytest's 0700 temporary
+    folders: PostgreSQL refuses root, and its own user cannot go there)."""
+    user = run_as() if user is None else user
     if user is None:
-        return
+        return config.postgres_dir
     account = pwd.getpwnam(user)
-    blocked = unreachable_parent(config.postgres_dir, account.pw_uid, {account.pw_gid})  # it runs in no other group
-    if blocked is not None:
-        raise procs.StartError(
-            f"PostgreSQL runs as the user {user} (it refuses root), which cannot enter {blocked} "
-            f"(mode {stat.filemode(blocked.stat().st_mode)}): set SHIPYARD_STATE_DIR to a directory it can reach."
-        )
+    blocked = unreachable_parent(config.postgres_dir, account.pw_uid, {account.pw_gid}, stat_of)  # no other group
+    return config.postgres_dir if blocked is None else fallback_dir(config)
 
 
 def initialize(config: StackConfig, log: Path) -> bool:
@@ -178,12 +187,12 @@ def initialize(config: StackConfig, log: Path) -> bool:
 
     Built beside its final place and renamed at the end, so a failed run leaves no half-made data directory.
     """
-    data = config.postgres_dir
+    user = run_as()
+    config.postgres_dir.parent.mkdir(parents=True, exist_ok=True)
+    data = data_dir(config)
     if (data / "PG_VERSION").exists():
         return False
-    user = run_as()
     data.parent.mkdir(parents=True, exist_ok=True)
-    _check_reachable(config, user)
     building = data.with_name(data.name + ".new")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True, mode=0o700)

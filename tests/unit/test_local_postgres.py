@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,7 +34,7 @@ def _settings(argv: list[str]) -> dict[str, str]:
 def test_the_server_listens_on_its_own_port_of_127_0_0_1_only_with_no_unix_socket(config):
     argv = postgres.server_argv(config)
     assert argv[0] == str(postgres.BIN_DIR / "postgres")
-    assert argv[argv.index("-D") + 1] == str(config.postgres_dir)
+    assert argv[argv.index("-D") + 1] == str(postgres.data_dir(config))
     assert argv[argv.index("-p") + 1] == "41040"
     settings = _settings(argv)
     assert settings["listen_addresses"] == "127.0.0.1"
@@ -87,6 +88,26 @@ def test_a_directory_the_server_user_cannot_enter_is_named():
     assert postgres.unreachable_parent(Path("/root/state/postgres"), 101, {104}, lambda p: modes[str(p)]) is None
     modes["/root"] = _stat(0o705, uid=0, gid=0)  # others may enter
     assert postgres.unreachable_parent(Path("/root/state/postgres"), 101, {104}, lambda p: modes[str(p)]) is None
+
+
+def test_the_data_directory_leaves_a_state_dir_the_server_user_cannot_reach(monkeypatch, tmp_path):
+    config = StackConfig(state_dir=Path("/root/state"), emulator_port=1, registry_port=2, region="r", postgres_port=3)
+    monkeypatch.setattr(postgres.pwd, "getpwnam", lambda user: SimpleNamespace(pw_uid=101, pw_gid=104))
+    modes = {
+        "/": _stat(0o755),
+        "/root": _stat(0o700),
+        "/root/state": _stat(0o755),
+        "/root/state/postgres": _stat(0o755),
+    }
+    data = postgres.data_dir(config, "postgres", lambda p: modes[str(p)])
+    assert data == postgres.fallback_dir(config)
+    assert not data.is_relative_to("/root")
+    assert data.parent.parent == Path(tempfile.gettempdir())  # world-traversable, named after the state dir
+    assert postgres.fallback_dir(config) != postgres.fallback_dir(
+        StackConfig(state_dir=Path("/root/other"), emulator_port=1, registry_port=2, region="r")
+    )
+    modes["/root"] = _stat(0o755)
+    assert postgres.data_dir(config, "postgres", lambda p: modes[str(p)]) == config.postgres_dir
 
 
 def test_installing_creates_no_main_cluster(monkeypatch):
