@@ -58,6 +58,7 @@ BENCH_ENV = {
     "SHIPYARD_EMULATOR_PORT": "29710",
     "SHIPYARD_REGISTRY_PORT": "29750",
     "SHIPYARD_LB_PORT": "29780",
+    "SHIPYARD_POSTGRES_PORT": "29740",
 }
 QUICK_HEALTH = {
     "load_balancer_service_health_check_interval": 5,

@@ -59,6 +59,7 @@ BENCH_ENV = {
     "SHIPYARD_EMULATOR_PORT": "29710",
     "SHIPYARD_REGISTRY_PORT": "29750",
     "SHIPYARD_LB_PORT": "29780",
+    "SHIPYARD_POSTGRES_PORT": "29740",
 }
 
 # The service every run starts from, and how its target group checks health (as tests/local_cloud.py).
@@ -78,6 +79,7 @@ class Story:
     image: str = "web:2"
     breaker_rollback: bool = True  # the service's circuit breaker rolls back (ECS's own rollback)
     what: str = ""
+    load_balancer: bool = True  # the service's tasks behind a target group (False: a worker, nothing checks them)
 
 
 STORIES = {
@@ -99,11 +101,22 @@ STORIES = {
             what="new tasks run but answer health checks with HTTP 500",
         ),
         Story("image_pull", "pull=fail", False, image="nowhere/missing:1", what="the new image cannot be pulled"),
+        Story(
+            "exits_after_completed",
+            "start=1,exit=1@4,reason=boom",
+            False,
+            load_balancer=False,
+            what="no load balancer: ECS completes the deployment once the new tasks run; each exits with code 1 "
+            "4 s after RUNNING and ECS replaces it, forever (its circuit breaker counts an IN_PROGRESS "
+            "deployment's failures only)",
+        ),
     )
 }
-TOOLS = ("ours", "aws-cli", "ecs-deploy")
+# ours-0: ecs_rollout without its stability window (stable_for: 0): what the window costs and what it catches.
+TOOLS = ("ours", "ours-0", "aws-cli", "ecs-deploy")
 TOOL_LABELS = {
     "ours": "shipyard.fargate.ecs_rollout",
+    "ours-0": "ecs_rollout, stable_for: 0",
     "aws-cli": "aws ecs wait services-stable",
     "ecs-deploy": "ecs deploy (fabfuel)",
 }
@@ -186,13 +199,19 @@ def targets_check(rows: list[dict]) -> list[str]:
             continue
         gap = row.get("to_verdict")
         rate = row.get("per_minute")
+        # A success waits for the stability window too (it counts from the targets turning healthy, which comes
+        # before the event, so this bound is generous by the time between the two).
+        window = (row.get("stable_for") or 0) if row["success"] else 0
         bound = "within 5 s of the first stopped task" if not row["success"] else "within 5 s of completion"
+        if window:
+            bound += f" plus the {window:g} s stability window"
         if row.get("right", "yes") != "yes":
             said = f"{row['story']}: MISSED: the verdict was not right ({row['verdict']})"
         elif gap is None:
             said = f"{row['story']}: no decisive event observed"
         else:
-            said = f"{row['story']}: verdict {gap:.1f} s after the event ({'met' if gap <= 5 else 'MISSED'}: {bound})"
+            met = "met" if gap <= 5 + window else "MISSED"
+            said = f"{row['story']}: verdict {gap:.1f} s after the event ({met}: {bound})"
         if rate is not None:
             said += f"; {rate:.0f} calls/min ({'met' if rate <= 60 else 'MISSED'}: at most 60)"
         out.append(said)
@@ -272,7 +291,7 @@ class CountingProxy:
 class Service:
     """A fresh cluster, target group and service ``web`` running the baseline revision (names unique per run)."""
 
-    def __init__(self, clients, name: str, breaker_rollback: bool = True) -> None:
+    def __init__(self, clients, name: str, breaker_rollback: bool = True, load_balancer: bool = True) -> None:
         self.ecs, self.elb, ec2 = clients("ecs"), clients("elbv2"), clients("ec2")
         self.cluster = name
         vpc = ec2.create_vpc(CidrBlock="10.41.0.0/16")["Vpc"]["VpcId"]
@@ -290,10 +309,13 @@ class Service:
             Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": delay}],
         )
         self.baseline = self.task_definition(BASELINE, "web:1")
+        balancers = [{"targetGroupArn": self.target_group, "containerName": "app", "containerPort": 8080}]
+        if not load_balancer:
+            self.target_group, balancers = None, []  # the group stays unused
         self.ecs.create_service(
             cluster=name, serviceName="web", taskDefinition=self.baseline, desiredCount=DESIRED, launchType="FARGATE",
             networkConfiguration={"awsvpcConfiguration": {"subnets": [self.subnet], "securityGroups": [self.group]}},
-            loadBalancers=[{"targetGroupArn": self.target_group, "containerName": "app", "containerPort": 8080}],
+            loadBalancers=balancers,
             healthCheckGracePeriodSeconds=0,
             deploymentConfiguration={
                 "deploymentCircuitBreaker": {"enable": True, "rollback": breaker_rollback},
@@ -392,6 +414,10 @@ class Observer(threading.Thread):
             for t in tasks
             if t["taskDefinitionArn"] == primary["taskDefinition"] and t["lastStatus"] == "RUNNING"
         }
+        if svc.target_group is None:  # no load balancer: running is all there is to see
+            if len(ips) == primary["desiredCount"]:
+                self.success_at = seen
+            return
         health = svc.elb.describe_target_health(TargetGroupArn=svc.target_group)["TargetHealthDescriptions"]
         states = {h["Target"]["Id"]: h["TargetHealth"]["State"] for h in health}
         if len(ips) == primary["desiredCount"] and all(states.get(ip) == "healthy" for ip in ips):
@@ -462,8 +488,12 @@ def tool_env(base: dict[str, str], endpoint: str) -> dict[str, str]:
     return env
 
 
-def run_ours(svc: Service, story: Story, env: dict, proxy: CountingProxy, cap: float, tmp: Path) -> tuple:
+def run_ours(
+    svc: Service, story: Story, env: dict, proxy: CountingProxy, cap: float, tmp: Path, stable_for: int | None = None
+) -> tuple:
+    """ecs_rollout through bench/rollout.yml, with its defaults (``stable_for`` None) or that stability window."""
     new = svc.task_definition(story.simulate, story.image)
+    window = {} if stable_for is None else {"bench_stable_for": stable_for}
     result_file = tmp / f"{svc.cluster}.json"
     extra = tmp / f"{svc.cluster}-vars.json"
     extra.write_text(
@@ -477,6 +507,7 @@ def run_ours(svc: Service, story: Story, env: dict, proxy: CountingProxy, cap: f
                 "bench_access_key": env["AWS_ACCESS_KEY_ID"],
                 "bench_secret_key": env["AWS_SECRET_ACCESS_KEY"],
                 "bench_result_file": str(result_file),
+                **window,
             }
         )
     )
@@ -493,8 +524,17 @@ def run_ours(svc: Service, story: Story, env: dict, proxy: CountingProxy, cap: f
     else:
         said = (line[1].strip() if line else run.output.strip().splitlines()[-1:] or ["no output"])[0][:80]
     verdict = f"exit {run.returncode}: {said}" if not run.capped else f"killed at {cap:.0f} s: {said}"
-    notes = {"module_api_calls": fact.get("api_calls"), "message": (fact.get("msg") or "").splitlines()[:1]}
+    notes = {
+        "module_api_calls": fact.get("api_calls"),
+        "message": (fact.get("msg") or "").splitlines()[:1],
+        # The window the module applied, as its result reports it.
+        "stable_for": (fact.get("summary") or {}).get("stable_window"),
+    }
     return run, verdict, (line[0] if line else None), notes
+
+
+def run_ours_without_window(svc, story, env, proxy, cap, tmp) -> tuple:
+    return run_ours(svc, story, env, proxy, cap, tmp, stable_for=0)
 
 
 def run_cli(svc: Service, story: Story, env: dict, proxy: CountingProxy, cap: float, _tmp: Path) -> tuple:
@@ -536,7 +576,7 @@ def run_ecs_deploy(svc: Service, story: Story, env: dict, proxy: CountingProxy, 
     return run, verdict, None, {}
 
 
-RUNNERS = {"ours": run_ours, "aws-cli": run_cli, "ecs-deploy": run_ecs_deploy}
+RUNNERS = {"ours": run_ours, "ours-0": run_ours_without_window, "aws-cli": run_cli, "ecs-deploy": run_ecs_deploy}
 
 
 def _right(story: Story, run: ToolRun, svc: Service) -> str:
@@ -550,9 +590,9 @@ def _right(story: Story, run: ToolRun, svc: Service) -> str:
 
 
 def measure(clients, emulator: str, env: dict, story: Story, tool: str, caps: dict, tmp: Path) -> dict:
-    short = {"ours": "ours", "aws-cli": "cli", "ecs-deploy": "fab"}[tool]
+    short = {"ours": "ours", "ours-0": "ours0", "aws-cli": "cli", "ecs-deploy": "fab"}[tool]
     name = f"bench-{story.name.replace('_', '-')[:12].strip('-')}-{short}-{uuid.uuid4().hex[:6]}"
-    svc = Service(clients, name, story.breaker_rollback)
+    svc = Service(clients, name, story.breaker_rollback, story.load_balancer)
     try:
         svc.wait_settled()
         observer = Observer(svc)
@@ -577,7 +617,9 @@ def measure(clients, emulator: str, env: dict, story: Story, tool: str, caps: di
             "rc": run.returncode,
             "right": _right(story, run, svc),
             "event": event,
-            "event_kind": "completed + targets healthy" if story.success else "first new task stoppedAt",
+            "event_kind": ("completed + targets healthy" if story.load_balancer else "completed + tasks running")
+            if story.success
+            else "first new task stoppedAt",
             "first_stop_reason": observer.first_stop_reason,
             "to_verdict": ((verdict_at or run.exited) - event) if event and (verdict_at or run.exited) else None,
             "to_exit": (run.exited - event) if event and run.exited else None,
@@ -657,13 +699,16 @@ def document(rows: list[dict], info: dict, settings: dict) -> str:
 Generated by `make bench` (`bench/rollout.py`, see `bench/README.md`); re-running it rewrites this section only
 (the "Deploy" section is `bench/deploy.py`'s).
 
-Three waiters roll the same service out on the local cloud, story by story: `shipyard.fargate.ecs_rollout` with
-its defaults (through `ansible-playbook`), `aws ecs wait services-stable` after `aws ecs update-service`, and
-fabfuel's `ecs deploy` with its defaults (it registers the new revision itself, `-e app SHIPYARD_SIMULATE ...`).
+The waiters roll the same service out on the local cloud, story by story: `shipyard.fargate.ecs_rollout` with
+its defaults (through `ansible-playbook`; its stability window `stable_for` on), the same without the window
+(`stable_for: 0`: what the window costs and what it catches), `aws ecs wait services-stable` after
+`aws ecs update-service`, and fabfuel's `ecs deploy` with its defaults (it registers the new revision itself,
+`-e app SHIPYARD_SIMULATE ...`).
 
 - **event**: for a healthy rollout, when the new deployment was PRIMARY and COMPLETED with all its targets
   healthy (side poller over boto3, every {POLL} s, not counted as the tool's calls); for a failure, the
-  `stoppedAt` of the first new task that stopped.
+  `stoppedAt` of the first new task that stopped. Ours with its window succeeds only once every new target has been
+  healthy for the window, counted from when they turned healthy (before the event: the old tasks drain first).
 - **right?**: whether the verdict was true: exit 0 with the new revision serving for a healthy rollout, a non-zero
   exit for a failing one (`none`: stopped before it said anything).
 - **event → verdict**: seconds from the event to the verdict. Ours prints its verdict line (`web: failed: ...`)
@@ -683,7 +728,7 @@ Load average (1 min) {load["before"][0]:.2f} before, {load["after"][0]:.2f} afte
 {table(rows)}
 
 Ours against the targets (failure reported within 5 s of the first stopped task, success within 5 s of completion
-plus healthy targets, at most 60 calls per minute):
+plus healthy targets and the stability window, at most 60 calls per minute):
 
 {checks}
 
@@ -691,12 +736,14 @@ plus healthy targets, at most 60 calls per minute):
 
 - Service: {DESIRED} tasks of a healthy revision (`SHIPYARD_SIMULATE={BASELINE}`), `minimumHealthyPercent` 100,
   `maximumPercent` 200, circuit breaker with rollback (without rollback for `crash_loop_no_rollback`),
-  `healthCheckGracePeriodSeconds` 0, Fargate, simulated tasks.
+  `healthCheckGracePeriodSeconds` 0, Fargate, simulated tasks; behind the target group below, but for
+  {", ".join(f"`{s.name}`" for s in STORIES.values() if not s.load_balancer)} (no load balancer).
 - Target group: health check every {HEALTH_CHECK["interval"]} s, timeout {HEALTH_CHECK["timeout"]} s,
   thresholds {HEALTH_CHECK["healthy"]} (healthy) and {HEALTH_CHECK["unhealthy"]} (unhealthy),
   deregistration delay {HEALTH_CHECK["deregistration_delay"]} s.
 - `aws ecs wait services-stable` is stopped after {settings["cap_cli"]:.0f} s (it gives up at {CLI_GIVES_UP} s: 40
-  polls 15 s apart); the others run with their own timeouts (ours 600 s, ecs deploy 300 s).
+  polls 15 s apart); the others run with their own timeouts (ours 600 s, ecs deploy 300 s). Ours waits for its
+  rollback with the same window.
 - One run per story and tool, one after another, each on a fresh cluster and service. A rate over a window of a
   few seconds (a tool that exits at once) says little: read it with the call count and the window below.
 - Ours counts a task as stopped once ECS stops it (`desiredStatus` STOPPED), which can come before its
@@ -769,7 +816,7 @@ def main(argv: list[str] | None = None) -> int:
                 aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 - dummy
             )  # fmt: skip
 
-        caps = {"ours": args.cap, "aws-cli": args.cap_cli, "ecs-deploy": args.cap}
+        caps = {"ours": args.cap, "ours-0": args.cap, "aws-cli": args.cap_cli, "ecs-deploy": args.cap}
         load_before = os.getloadavg()
         rows = []
         with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as tmp:

@@ -84,10 +84,12 @@ class ActionModule(ActionBase):
         res = self._step("observe", detail=detail, target_groups=groups)
         if res.get("throttled"):
             return replace(observation, throttled=True)
+        health = res.get("target_health")
         return replace(
             observation,
             tasks=tuple(res["tasks"]) if res.get("tasks") is not None else observation.tasks,
-            target_health=res.get("target_health") if res.get("target_health") is not None else None,
+            # A listing without targets (the stopped tasks' second look) keeps this poll's reading, if it had one.
+            target_health=health if health is not None else observation.target_health,
         )
 
     def _wait(self, state, options, service):
@@ -129,6 +131,7 @@ class ActionModule(ActionBase):
             timeout=float(self._args.get("timeout", 600)),
             tolerated_stopped_tasks=int(self._args.get("tolerated_stopped_tasks", 0)),
             unhealthy_grace=float(self._args.get("unhealthy_grace", 60)),
+            stable_for=float(self._args.get("stable_for", rollout.DEFAULT_STABLE_FOR)),
         )
 
     def _run(self, args):

@@ -21,7 +21,9 @@ The verdict on one observation (``evaluate``), first match wins:
 5. a service event since the deployment started means trouble (``trouble_event``);
 6. success: our deployment is PRIMARY and COMPLETED, running equals desired, nothing pending, and
    every target of every running new task is healthy in each attached target group (old targets
-   that drain are not ours and do not count);
+   that drain are not ours and do not count); with a stability window (``Options.stable_for``), only
+   once every running new task has been RUNNING, and each of its targets healthy, for that long
+   (``stable_since``); a new task that stops inside the window is a stopped task (rule 3);
 7. the timeout (``timeout``, with the last observed state); otherwise WAITING.
 """
 
@@ -77,6 +79,9 @@ _ELB_STOP = "Task failed ELB health checks"
 _UTC = timezone.utc  # noqa: UP017
 _EPOCH = datetime.min.replace(tzinfo=_UTC)
 _CONTAINER_HEALTH_STOP = "failed container health checks"
+# The module's default stability window (seconds; see its stable_for option for why this value).
+DEFAULT_STABLE_FOR = 10
+_WINDOW_MARGIN = 0.05  # the poll that closes the window comes this much after it ends (clocks are floats)
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,10 @@ class Options:
     calls_per_minute: float = 54.0
     call_burst: int = 6
     calls_per_poll: int = 1
+    # The stability window: success only once every running new task has been RUNNING (and each of its targets
+    # healthy) this long. 0 judges each poll alone (success as soon as everything is up); the module's default
+    # is DEFAULT_STABLE_FOR.
+    stable_for: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,8 @@ class Observation:
     ``service`` is ``services[0]`` of DescribeServices (None when absent, ``failures`` then says why);
     ``tasks`` the DescribeTasks tasks of the deployment (None: not fetched on this poll);
     ``target_health`` maps each target group ARN to its ``TargetHealthDescriptions`` (None: not fetched);
-    ``throttled``: the poll was throttled and returned nothing.
+    ``throttled``: the poll was throttled and returned nothing; ``at``: the wall clock (aware datetime) when it
+    was made, None when unknown (what task timestamps are compared with).
     """
 
     service: dict | None = None
@@ -125,6 +135,7 @@ class Observation:
     elapsed: float = 0.0
     throttled: bool = False
     api_calls: int = 0
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,10 @@ class Summary:
     task_event_id: str | None = None
     # Running new tasks the last DescribeTasks detail knows; fewer than ``running``: the detail is stale.
     tasks_known: int = field(default=0, compare=False)
+    # The stability window: seconds every running new task (and its targets) has been up, None while not all
+    # are; and the window asked for (0: none). Time alone moves them: not a change.
+    stable_for: float | None = field(default=None, compare=False)
+    stable_window: float = field(default=0.0, compare=False)
 
     def task_level(self) -> tuple:
         """The part of DescribeServices that says our tasks moved (what decides whether to describe them again).
@@ -204,6 +219,8 @@ class Summary:
             "failed_tasks": self.failed,
             "targets_healthy": self.targets_healthy,
             "targets_total": self.targets_total,
+            "stable_for": None if self.stable_for is None else round(self.stable_for, 1),
+            "stable_window": self.stable_window,
         }
 
 
@@ -263,6 +280,10 @@ class WaitState:
     targets_read_at: float | None = None  # elapsed when target_health was last read
     stopped: tuple = ()  # StoppedTask, each failed new task once
     unhealthy_since: dict = field(default_factory=dict)  # (tg, id, port) -> elapsed first seen unhealthy
+    # The stability window's marks, on this wait's clock (negative: before the wait began): since when each
+    # running new task has been RUNNING (task ARN ->) and each of its targets healthy ((tg, id, port) ->).
+    running_since: dict = field(default_factory=dict)
+    healthy_since: dict = field(default_factory=dict)
     target_reasons: dict = field(default_factory=dict)  # task id -> (tg arn, Reason, Description)
     seen_event_ids: frozenset = frozenset()
     last_change: float = 0.0
@@ -380,19 +401,20 @@ def _task_ips(task: dict) -> set:
     return ips
 
 
-def stopped_task(task: dict) -> StoppedTask | None:
+def stopped_task(task: dict, any_reason: bool = False) -> StoppedTask | None:
     """The task as a failure, or None when it did not stop or stopped for a reason that is not its fault.
 
     Failures: stopCode TaskFailedToStart (image pull, secrets, ...) or EssentialContainerExited; stopped by
     the scheduler for failing the load balancer's or the container's health checks. Not failures: scale-in
     ("Scaling activity initiated by (deployment ...)"), UserInitiated, SpotInterruption, TerminationNotice.
+    ``any_reason``: every stopped task, whatever stopped it (a one-off task, ``ecs_task_run``, judges its exit code).
     """
     if not _is_stopping(task):
         return None
     reason = task.get("stoppedReason") or ""
     code = task.get("stopCode")
     elb = reason.startswith(_ELB_STOP)
-    if not (elb or code in _FAILURE_STOP_CODES or _CONTAINER_HEALTH_STOP in reason.lower()):
+    if not (any_reason or elb or code in _FAILURE_STOP_CODES or _CONTAINER_HEALTH_STOP in reason.lower()):
         return None
     containers = tuple(
         (c.get("name"), c.get("exitCode"), c.get("reason")) for c in task.get("containers") or () if c.get("name")
@@ -432,6 +454,9 @@ def _stopped_text(stopped: StoppedTask, said: str = "") -> str:
     if containers:
         text += f"; {containers}"
     return text
+
+
+stopped_text = _stopped_text  # public name: ecs_task_run's messages say a stopped task the same way
 
 
 def _log_container(stopped: StoppedTask, service: dict | None) -> str | None:
@@ -527,6 +552,101 @@ def _targets_of(tasks, service: dict, target_health: dict | None) -> list:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# The stability window
+
+
+def _running_new(observation: Observation, state: WaitState) -> tuple:
+    """``(our deployment or {}, its running tasks, target health)`` on this observation (detail reused)."""
+    tasks, target_health = _detail(observation, state)
+    ours = find_deployment(observation.service, state.deployment_id, state.task_definition_arn) or {}
+    deployment_id = ours.get("id") or state.deployment_id
+    task_definition_arn = ours.get("taskDefinition") or state.task_definition_arn
+    running = [t for t in _deployment_tasks(tasks, deployment_id, task_definition_arn) if _running(t)]
+    return ours, running, target_health
+
+
+def stable_marks(observation: Observation, state: WaitState) -> tuple:
+    """``(running_since, healthy_since)`` after this observation: the window's marks (see ``WaitState``).
+
+    A running new task keeps its mark while it runs. A task first seen RUNNING counts from its own ``startedAt``
+    (DescribeTasks, ECS's clock) compared with ``observation.at``, so a wait that attaches to tasks that have run
+    for a while (a re-run, a watched deployment) does not start their window again; but not from before the
+    previous poll, which did not see it running (a controller clock ahead of AWS's cannot shorten the window).
+    Without either timestamp it counts from this poll. A target keeps its mark while it stays ``healthy``; first
+    seen healthy, it counts from the reading that showed it (on the wait's first look: from its task's mark, as
+    nothing says when it turned healthy). A task or target that stops, or turns anything but healthy, loses its
+    mark: its window starts again when it is back.
+    """
+    service = observation.service
+    if service is None or observation.throttled:
+        return state.running_since, state.healthy_since
+    _ours, running, target_health = _running_new(observation, state)
+    first_look = state.polls == 0
+    elapsed = observation.elapsed
+    running_since = {}
+    for task in running:
+        arn = task.get("taskArn")
+        if arn in state.running_since:
+            running_since[arn] = state.running_since[arn]
+            continue
+        mark = elapsed
+        started = _as_datetime(task.get("startedAt"))
+        if started is not None and observation.at is not None:
+            mark = elapsed - max(0.0, (_as_datetime(observation.at) - started).total_seconds())
+            if not first_look:
+                mark = max(mark, state.elapsed)
+        running_since[arn] = mark
+    read_at = elapsed if observation.target_health is not None else (state.targets_read_at or elapsed)
+    healthy_since = {}
+    for task, _tg, key, health in _targets_of(running, service, target_health):
+        if key is None or (health or {}).get("State") != "healthy":
+            continue
+        if key in state.healthy_since:
+            healthy_since[key] = state.healthy_since[key]
+        else:
+            task_mark = running_since[task.get("taskArn")]
+            healthy_since[key] = task_mark if first_look else max(read_at, task_mark)
+    return running_since, healthy_since
+
+
+def stable_since(observation: Observation, state: WaitState, marks: tuple | None = None) -> float | None:
+    """Since when (this wait's clock) every running new task has been RUNNING and each of its targets healthy.
+
+    None while that is not so: fewer running new tasks in the detail than the deployment wants, a target not
+    healthy, or no detail yet. A deployment that wants no task has nothing to wait for (``-inf``).
+    """
+    service = observation.service
+    if service is None or observation.throttled:
+        return None
+    ours, running, target_health = _running_new(observation, state)
+    desired = ours.get("desiredCount", 0)
+    if not desired:
+        return float("-inf")
+    running_since, healthy_since = marks if marks is not None else stable_marks(observation, state)
+    if len(running) < desired or any(t.get("taskArn") not in running_since for t in running):
+        return None
+    times = [running_since[t.get("taskArn")] for t in running]
+    for _task, _tg, key, _health in _targets_of(running, service, target_health):
+        if key not in healthy_since:
+            return None
+        times.append(healthy_since[key])
+    return max(times)
+
+
+def vanished(state: WaitState, observation: Observation, calls: DetailCalls) -> bool:
+    """Whether a new task the window counted is missing from this poll's running listing (it stopped, or stops).
+
+    ECS can replace a task between two polls with no count to show it (a task that exits just after it started
+    and a new one already running): its stopped task is then listed too, for the failure's exit code and reason.
+    Not when this poll listed the stopped tasks already, or listed no tasks.
+    """
+    if calls.stopped or not calls.tasks or observation.tasks is None or not state.running_since:
+        return False
+    listed = {t.get("taskArn") for t in observation.tasks if t.get("desiredStatus") != "STOPPED"}
+    return any(arn not in listed for arn in state.running_since)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Summary and progress
 
 
@@ -546,11 +666,14 @@ def _all_stopped(state: WaitState, tasks, deployment_id, task_definition_arn) ->
     return tuple(sorted(known.values(), key=lambda s: (s.stopped_at or _EPOCH, s.task_arn)))
 
 
-def summarize(observation: Observation, state: WaitState) -> Summary:
+def summarize(observation: Observation, state: WaitState, options: Options | None = None) -> Summary:
     """Where the rollout stands on this observation (detail from earlier polls is reused)."""
     service = observation.service
     if service is None:
         return state.summary or Summary(service_name=state.service_name)
+    window = (options or Options()).stable_for
+    up_since = stable_since(observation, state) if window > 0 else None
+    stable = None if up_since is None else max(0.0, min(window, observation.elapsed - up_since))
     deployment = find_deployment(service, state.deployment_id, state.task_definition_arn) or {}
     deployment_id = deployment.get("id") or state.deployment_id
     task_definition_arn = deployment.get("taskDefinition") or state.task_definition_arn
@@ -586,6 +709,8 @@ def summarize(observation: Observation, state: WaitState) -> Summary:
         latest_event_id=events[0].get("id") if events else None,
         task_event_id=_task_event_id(events, since, others),
         tasks_known=len(running),
+        stable_for=stable,
+        stable_window=window,
     )
 
 
@@ -607,11 +732,23 @@ def _counts(summary: Summary) -> str:
     text = f"{summary.running}/{summary.desired} new tasks running, {summary.failed} failed"
     if summary.targets_total is not None:
         text += f", targets {summary.targets_healthy}/{summary.targets_total} healthy"
+    if summary.stable_window and summary.stable_for is not None:
+        text += f", stable for {int(summary.stable_for)}/{summary.stable_window:g} s"
     return text
 
 
+def window_moved(prev: Summary | None, cur: Summary) -> bool:
+    """Whether the stability window's count moved by a whole second (worth a progress line, not a change)."""
+    if not cur.stable_window or cur.stable_for is None:
+        return False
+    return prev is None or prev.stable_for is None or int(prev.stable_for) != int(cur.stable_for)
+
+
 def progress_line(service_name: str, summary: Summary, elapsed: float) -> str:
-    """``web: 1/2 new tasks running, 0 failed, targets 1/2 healthy (34s)`` (no targets without a load balancer)."""
+    """``web: 2/2 new tasks running, 0 failed, targets 2/2 healthy, stable for 4/10 s (34s)``.
+
+    No targets without a load balancer; the stability window only while every new task is up (and a window is set).
+    """
     return f"{service_name}: {_counts(summary)} ({int(elapsed)}s)"
 
 
@@ -664,7 +801,8 @@ def next_poll_delay(state: WaitState, changed: bool, throttled: bool, rng, optio
     Throttled: full-jitter exponential backoff, uniform in [fast, min(cap, fast * 2**n)] for the n-th
     throttled poll in a row. Otherwise fast (2 s) during the first ``fast_period`` seconds (10 s) and for as
     long after any change (things that just moved tend to move again: a failure right after tasks start is
-    seen within one fast poll), then x1.5 per quiet poll up to the cap (4 s).
+    seen within one fast poll), then x1.5 per quiet poll up to the cap (4 s). While the stability window counts, no
+    later than the poll that can close it.
     """
     options = options or Options()
     if throttled:
@@ -675,6 +813,9 @@ def next_poll_delay(state: WaitState, changed: bool, throttled: bool, rng, optio
         delay = options.fast_delay
     else:
         delay = min(options.max_delay, max(options.fast_delay, state.delay) * options.growth)
+    stable = state.summary.stable_for if state.summary is not None and not throttled else None
+    if options.stable_for > 0 and stable is not None and stable < options.stable_for:
+        delay = min(delay, options.stable_for - stable + _WINDOW_MARGIN)
     return max(delay, pace(state, options))
 
 
@@ -851,7 +992,8 @@ def evaluate(observation: Observation, state: WaitState, options: Options | None
 
     # 3. Failed new tasks beyond the tolerance.
     if len(stopped_tasks) > options.tolerated_stopped_tasks:
-        return _tasks_failed(name, ours_id, stopped_tasks, options, state, service)
+        completed = ours.get("rolloutState") == "COMPLETED"
+        return _tasks_failed(name, ours_id, stopped_tasks, options, state, service, completed)
 
     # 4. Targets of running new tasks unhealthy for too long.
     mine = _deployment_tasks(tasks, ours_id, task_definition_arn)
@@ -888,16 +1030,18 @@ def evaluate(observation: Observation, state: WaitState, options: Options | None
             **_log_fields(stopped_tasks, service),
         )
 
-    # 6. Success.
+    # 6. Success (with a stability window: once it is over).
     if _succeeded(ours, service, running, rows, tasks):
-        summary = summarize(observation, state)
-        return _verdict(
-            SUCCEEDED,
-            ours_id,
-            None,
-            f"{name}: deployment {ours_id} (task definition {task_definition_label(task_definition_arn)}) "
-            f"completed: {_counts(summary)}",
-        )
+        summary = summarize(observation, state, options)
+        if options.stable_for <= 0 or (summary.stable_for or 0.0) >= options.stable_for:
+            return _verdict(
+                SUCCEEDED,
+                ours_id,
+                None,
+                f"{name}: deployment {ours_id} (task definition {task_definition_label(task_definition_arn)}) "
+                f"completed: {_counts(summary)}",
+            )
+        return _timeout_or_waiting(observation, state, options, ours_id, f"waiting: {_counts(summary)}")
 
     # 7. Timeout.
     return _timeout_or_waiting(observation, state, options, ours_id, "waiting")
@@ -917,12 +1061,14 @@ def _as_stopped_view(task: dict) -> StoppedTask:
     return StoppedTask(task.get("taskArn", ""), "", None, False, containers)
 
 
-def _tasks_failed(name, ours_id, stopped_tasks, options, state, service) -> Verdict:
+def _tasks_failed(name, ours_id, stopped_tasks, options, state, service, completed=False) -> Verdict:
     elb = [s for s in stopped_tasks if s.elb]
     count = len(stopped_tasks)
     tolerated = options.tolerated_stopped_tasks
     head = f"{name}: deployment {ours_id} failed: {count} new task{'s' if count != 1 else ''} stopped"
     head += f" (tolerated: {tolerated})"
+    if completed and options.stable_for > 0:
+        head += f" after the deployment completed, within the {options.stable_for:g} s stability window"
     if elb:
         details = []
         for s in stopped_tasks:
@@ -1021,8 +1167,12 @@ def timeline_entry(elapsed: float, kind: str, message: str, at=None) -> dict:
     }
 
 
-def advance(state: WaitState, observation: Observation, verdict: Verdict, now=None) -> tuple:
-    """The state after this observation, and whether anything moved (``(state, changed)``)."""
+def advance(state: WaitState, observation: Observation, verdict: Verdict, now=None, options=None) -> tuple:
+    """The state after this observation, and whether anything moved (``(state, changed)``).
+
+    A progress line goes to the timeline on a change, and each whole second the stability window moved.
+    """
+    options = options or Options()
     elapsed = observation.elapsed
     timeline = list(state.timeline)
     base = replace(state, elapsed=elapsed, polls=state.polls + 1, api_calls=state.api_calls + observation.api_calls)
@@ -1063,9 +1213,11 @@ def advance(state: WaitState, observation: Observation, verdict: Verdict, now=No
             if health and health.get("State") == "unhealthy":
                 unhealthy_since[key] = state.unhealthy_since.get(key, elapsed)
                 target_reasons[task_id(task.get("taskArn"))] = (tg_arn, health.get("Reason"), health.get("Description"))
-    summary = summarize(observation, state)
+    # The window's marks are kept only when there is a window (without one, nothing reads them).
+    running_since, healthy_since = stable_marks(observation, state) if options.stable_for > 0 else ({}, {})
+    summary = summarize(observation, state, options)
     changed = summary_changed(state.summary, summary)
-    if changed:
+    if changed or window_moved(state.summary, summary):
         timeline.append(timeline_entry(elapsed, "progress", progress_line(summary.service_name, summary, elapsed), now))
     if verdict.done:
         timeline.append(timeline_entry(elapsed, "verdict", verdict.message, now))
@@ -1074,6 +1226,8 @@ def advance(state: WaitState, observation: Observation, verdict: Verdict, now=No
         summary=summary,
         stopped=stopped,
         unhealthy_since=unhealthy_since,
+        running_since=running_since,
+        healthy_since=healthy_since,
         target_reasons=target_reasons,
         seen_event_ids=frozenset(seen),
         last_change=elapsed if changed else state.last_change,
@@ -1166,27 +1320,31 @@ def wait_for(
     started = clock()
     while True:
         elapsed = clock() - started
+        at = now() if now else None
         if initial is not None:
-            observation, initial = replace(initial, elapsed=elapsed, api_calls=0), None
+            observation, initial = replace(initial, elapsed=elapsed, api_calls=0, at=at), None
         else:
-            observation = replace(fetch_service(), elapsed=elapsed)
+            observation = replace(fetch_service(), elapsed=elapsed, at=at)
         if not observation.throttled and observation.service is not None:
             preliminary = summarize(observation, state)
             read_at = state.targets_read_at
             fresh = read_at is not None and elapsed - read_at <= options.targets_max_age
             calls = needs_detail(state.summary, preliminary, targets_fresh=fresh)
             if calls:
-                observation = replace(fetch_detail(observation, state, calls), elapsed=elapsed)
+                observation = replace(fetch_detail(observation, state, calls), elapsed=elapsed, at=at)
         else:
             calls = DetailCalls()
         verdict = evaluate(observation, state, options)
-        if needs_failure_detail(verdict, calls, observation):
+        if needs_failure_detail(verdict, calls, observation) or (
+            verdict.kind == WAITING and vanished(state, observation, calls)
+        ):
             detailed = fetch_detail(observation, state, DetailCalls(tasks=True, stopped=True))
             if not detailed.throttled:
-                observation = replace(detailed, elapsed=elapsed)
+                observation = replace(detailed, elapsed=elapsed, at=at)
                 verdict = evaluate(observation, state, options)
-        state, changed = advance(state, observation, verdict, now() if now else None)
-        if changed and report is not None:
+        before = state.summary
+        state, changed = advance(state, observation, verdict, at, options)
+        if (changed or window_moved(before, state.summary)) and report is not None:
             report(progress_line(state.summary.service_name, state.summary, elapsed))
         if verdict.done or (max_polls is not None and state.polls >= max_polls):
             return Outcome(verdict, state, elapsed)
@@ -1196,8 +1354,13 @@ def wait_for(
         sleep(delay)
 
 
-def replay(observations, state: WaitState, options: Options | None = None, rng=None, report=None) -> Outcome:
+def replay(
+    observations, state: WaitState, options: Options | None = None, rng=None, report=None, started_at=None
+) -> Outcome:
     """Run ``wait_for`` over recorded observations (one per poll), on a clock that only sleeping moves.
+
+    ``started_at`` (a datetime): the wall clock when the replayed wait began (it moves with the replay's clock), for
+    the stability window to read the tasks' ``startedAt``; None: no wall clock (the window counts from the polls).
 
     Each observation holds a whole poll's answers; its detail is handed out only when ``wait_for`` asks, as
     AWS would answer: without ``stopped`` the listing holds no task whose desiredStatus is STOPPED. API calls
@@ -1238,6 +1401,7 @@ def replay(observations, state: WaitState, options: Options | None = None, rng=N
         sleep=sleep,
         rng=rng or random.Random(0),  # noqa: S311 - poll jitter, not security
         report=report,
+        now=None if started_at is None else lambda: _as_datetime(started_at) + timedelta(seconds=clock["now"]),
         max_polls=len(polls),
     )
 

@@ -13,7 +13,8 @@ description:
     and waits until the rollout succeeded or failed.
   - B(Success) means the new deployment is C(PRIMARY) and C(COMPLETED), its running count equals the desired
     count with nothing pending, and every target of the new tasks is C(healthy) in each target group the service
-    uses. Old targets that drain do not hold success back.
+    uses. Old targets that drain do not hold success back. With a stability window (O(stable_for), on by default)
+    success also waits until every new task has stayed C(RUNNING), and healthy in its target groups, that long.
   - B(Failure) is reported as soon as it shows, each with its own reason code and message. The deployment's
     C(rolloutState) is C(FAILED) (V(deployment_failed)); ECS's circuit breaker rolled back
     (V(circuit_breaker_rollback)); new tasks stopped (V(tasks_stopped), with each task's C(stoppedReason),
@@ -28,12 +29,14 @@ description:
     before and waits for that too, or, when ECS's circuit breaker is already rolling back, waits for ECS's
     rollback. The task still fails (the rollout did not happen); the result reports both.
   - "While waiting, the play's output shows one progress line per change, such as
-    C(web: 1/2 new tasks running, 0 failed, targets 1/2 healthy (34s)). It is printed by the action plugin on the
-    controller, line by line, so AWX and CI logs show it as it happens."
+    C(web: 1/2 new tasks running, 0 failed, targets 1/2 healthy (34s)), and, once every new task is up, the
+    stability window (C(web: 2/2 new tasks running, 0 failed, targets 2/2 healthy, stable for 4/10 s (40s))). It is
+    printed by the action plugin on the controller, line by line, so AWX and CI logs show it as it happens."
   - Polling adapts - every 2 s during the first 10 s and for 10 s after each change, then slower (up to 4 s) while
     nothing moves, with jittered exponential backoff when AWS throttles. The wait starts from the service as
     C(UpdateService) returned it. Tasks are described only when the deployment's own counts moved or a service event
-    names a new task; stopped tasks are listed only when a count says one of ours stopped; target health is read
+    names a new task; stopped tasks are listed only when a count says one of ours stopped (or, during the
+    stability window, a new task it counted is no longer listed as running); target health is read
     only while new targets come up or, when the last reading is older than 5 s, once everything else says success;
     logs are read only for a failure. Every call is counted in RV(api_calls).
   - The decisions are pure functions (C(plugins/module_utils/rollout.py)) over the AWS responses.
@@ -95,6 +98,33 @@ options:
         service's C(healthCheckGracePeriodSeconds) when that is longer).
     type: int
     default: 60
+  stable_for:
+    description:
+      - The stability window, in seconds. Success only once every new task has stayed C(RUNNING), and C(healthy) in
+        each target group of the service (when it has any), this long, counted from the last new task that got
+        there. A new task that stops inside the window fails the rollout like any stopped task (V(tasks_stopped),
+        with its exit code, reason and log lines, then the rollback); a target that turns unhealthy starts its
+        window again.
+      - Why a window - ECS marks a deployment C(COMPLETED) once its tasks run (and pass the load balancer's health
+        checks); a task that exits a second later is just replaced. A service without a load balancer whose tasks
+        crash right after start gets a C(COMPLETED) deployment and restarts its tasks forever, and a wait that
+        trusts C(COMPLETED) calls that a success. V(0) turns the window off and trusts it.
+      - Why V(10) by default - it catches the crashes that come with start-up (configuration, a database that
+        refuses the connection, a port already taken) within a few seconds of C(RUNNING), and costs a healthy
+        deploy little. On AWS a service behind a load balancer pays nothing while the window is shorter than the
+        target group's deregistration delay (300 s by default), because ECS completes the deployment only after
+        the old tasks drained, which starts once the new targets are healthy; a service without one pays up to the
+        whole window (its deployment completes as soon as the tasks run). On the local cloud (3-5 s deregistration
+        delays) a deploy pays most of it (the benchmark's healthy story, C(bench/README.md), measured 5 s). Raise it
+        for failures that show later (a connection timeout), up to the deregistration delay for free.
+      - The window counts from the tasks' own C(startedAt) (DescribeTasks, compared with the controller's clock),
+        so a wait that attaches to tasks already running for longer (a re-run, O(deployment_id)) does not wait
+        again; a task that came up during the wait counts from its C(startedAt) too, but not from before the last
+        poll that did not see it running (a controller clock ahead of AWS's shortens the window by one poll at
+        most). Target health has no timestamp - a target counts from the reading that first showed it healthy.
+      - Must be below O(timeout). It applies to the rollback's wait too.
+    type: int
+    default: 10
   rollback:
     description:
       - On failure, point the service back at the task definition it ran before (when ECS's circuit breaker is not
@@ -164,6 +194,9 @@ notes:
     (detail calls reuse that poll's DescribeServices);
     DescribeTaskDefinition and GetLogEvents for a failure's log lines.
   - Tasks started by a service carry the deployment id in C(startedBy); that is how new tasks are told from old.
+  - During the stability window it polls as while waiting (DescribeServices every 2 to 4 s, target health when the
+    last reading is older than 5 s, tasks when a count moves or a task event comes), within the same budget of at
+    most 60 calls a minute, and a poll comes when the window ends, not up to 4 s later.
 seealso:
   - module: shipyard.fargate.ecs_task_definition
   - module: community.aws.ecs_service
@@ -237,9 +270,13 @@ failed_task_ids:
   type: list
   elements: str
 summary:
-  description: The last observed state (desired, running, pending, failed tasks, healthy targets).
+  description:
+    - The last observed state (desired, running, pending, failed tasks, healthy targets).
+    - C(stable_for) is how long every new task had been up at the last poll, in seconds, up to the window
+      (null when not every new task was up, or without a window); C(stable_window) is O(stable_for).
   returned: when waited
   type: dict
+  sample: {"desired_count": 2, "running_count": 2, "failed_tasks": 0, "stable_for": 10.0, "stable_window": 10}
 timeline:
   description: Timestamped transitions, progress lines and service events, oldest first.
   returned: when waited
@@ -287,7 +324,11 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import log_target, task_definition_label
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import (
+    DEFAULT_STABLE_FOR,
+    log_target,
+    task_definition_label,
+)
 
 THROTTLING = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
 MAX_DESCRIBE_TASKS = 100
@@ -325,11 +366,16 @@ def validate(params):
         errors.append("to_previous is exclusive with task_definition and deployment_id")
     if params["deployment_id"] and not params["deployment_id"].startswith("ecs-svc/"):
         errors.append(f"deployment_id must look like ecs-svc/NNN, got {params['deployment_id']!r}")
-    for name in ("timeout", "tolerated_stopped_tasks", "unhealthy_grace", "log_lines"):
+    for name in ("timeout", "tolerated_stopped_tasks", "unhealthy_grace", "log_lines", "stable_for"):
         if params[name] is not None and params[name] < 0:
             errors.append(f"{name} must be 0 or more, got {params[name]}")
     if params["timeout"] == 0 and params["wait"]:
         errors.append("timeout must be above 0 when wait is true")
+    if params["wait"] and params["timeout"] and params["stable_for"] and params["stable_for"] >= params["timeout"]:
+        errors.append(
+            f"stable_for must be below timeout ({params['timeout']} s), got {params['stable_for']}: "
+            "the rollout could never stay up that long before the wait ends"
+        )
     if params["desired_count"] is not None and params["desired_count"] < 0:
         errors.append(f"desired_count must be 0 or more, got {params['desired_count']}")
     return errors
@@ -544,6 +590,7 @@ def main():
             timeout=dict(type="int", default=600),
             tolerated_stopped_tasks=dict(type="int", default=0),
             unhealthy_grace=dict(type="int", default=60),
+            stable_for=dict(type="int", default=DEFAULT_STABLE_FOR),
             rollback=dict(type="bool", default=True),
             log_lines=dict(type="int", default=20),
             step=dict(type="str", choices=list(STEPS), default="start"),

@@ -4,10 +4,13 @@ Each story rolls a service that runs a healthy revision out to a revision whose 
 what its tasks do, and checks the verdict, the reason and the message, the live progress lines, and, with
 rollback on, that the service ends on the previous revision, completed and healthy.
 
-End to end here: the healthy rollout (check mode first, then the rollout, then a re-run) and the crash that is
-rolled back. The other failure stories (tasks that cannot start: image pull, secret; a failing health check; ECS's
-circuit breaker rolling back) are replayed from recorded API answers in tests/unit/test_rollout_decisions.py,
-with the same reasons and messages (see docs/testing/moved-flows.md).
+End to end here: the healthy rollout (check mode first, then the rollout, then a re-run), and a crash that is rolled
+back: a service without a load balancer whose new tasks exit a few seconds after RUNNING, after ECS has already
+called the deployment COMPLETED, which only the stability window (``stable_for``, on by default) catches. The crash
+before COMPLETED (the crash_loop replay: behind a load balancer, caught before the window matters) and the other
+failure stories (tasks that cannot start: image pull, secret; a failing health check; ECS's circuit breaker rolling
+back) are replayed from recorded API answers in tests/unit/test_rollout_decisions.py, with the same reasons and
+messages (see docs/testing/moved-flows.md).
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ def test_healthy_rollout_succeeds_with_progress_lines_and_a_rerun_changes_nothin
     assert fact["changed"] is True
     assert fact["task_definition_arn"] == second
     assert "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy" in run.output
+    # Success waited for the default stability window, counted from the new targets turning healthy.
+    assert fact["message"].endswith("targets 2/2 healthy, stable for 10/10 s"), fact["message"]
+    assert (fact["summary"]["stable_for"], fact["summary"]["stable_window"]) == (10, 10)
     assert fact["api_calls"] > 0
     assert fact["timeline"][0]["kind"] == "start"
     assert any(
@@ -88,21 +94,43 @@ def test_healthy_rollout_succeeds_with_progress_lines_and_a_rerun_changes_nothin
     assert again.returncode == 0, again.output
     assert again.fact["verdict"] == "SUCCEEDED"
     assert again.fact["changed"] is False
+    # Its tasks have been up for longer than the stability window (by their startedAt): one look, no second wait.
+    assert again.fact["polls"] == 1
     assert again.recap()["web"]["changed"] == 0
 
 
-def test_crash_loop_fails_fast_with_the_exit_code_and_rolls_back(running, rollout):
-    cloud, first = running()
-    broken = cloud.task_definition("start=1,exit=3@4,reason=boom")
+def test_tasks_that_exit_after_the_deployment_completed_fail_inside_the_stability_window_and_roll_back(cloud, rollout):
+    """No load balancer: ECS completes the deployment as soon as the new tasks run, then replaces each one that exits
+    (forever: the circuit breaker counts only an IN_PROGRESS deployment's failures). A wait that trusts COMPLETED
+    calls that a success (tests/unit/test_rollout_decisions.py replays it with ``stable_for: 0``); the default window
+    fails it with the exit code and reason, and the rollback (waited for with the same window) restores the first
+    revision."""
+    first = cloud.task_definition("start=0.5")
+    cloud.ecs.create_service(
+        cluster=cloud.cluster, serviceName="web", taskDefinition=first, desiredCount=2, launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [cloud.subnet], "securityGroups": [cloud.group]}},
+        deploymentConfiguration={
+            "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+        },
+    )  # fmt: skip
+    wait_for("the first deployment to complete", cloud.settled)
+    broken = cloud.task_definition("start=0.5,exit=1@4,reason=worker lost its queue")
     run = rollout(cloud, task_definition=broken)
     assert run.returncode != 0
     fact = run.fact
     assert fact["reason_code"] == "tasks_stopped", fact["msg"]
-    assert "exit code 3" in fact["msg"]
-    assert "EssentialContainerExited" in fact["msg"]
+    # ECS had called the deployment a success before the first task exited: only the window catches this.
+    completed = f"(deployment {fact['deployment_id']}) deployment completed."
+    events = [entry["message"] for entry in fact["timeline"] if entry["kind"] == "event"]
+    assert any(completed in message for message in events), events
+    assert "after the deployment completed, within the 10 s stability window" in fact["msg"]
+    assert "(EssentialContainerExited)" in fact["msg"]
+    assert "exit code 1 (worker lost its queue)" in fact["msg"]
+    assert "stable for " in run.output  # the window in the progress lines
     assert fact["rollback"]["verdict"] == "SUCCEEDED", fact["rollback"]
     assert fact["rollback"]["task_definition_arn"] == first
-    # The service is back on the first revision, completed.
+    assert "stable for 10/10 s" in fact["rollback"]["message"]  # the rollback passed the same window
     settled = wait_for("the service to settle on the first revision", cloud.settled)
     assert settled["taskDefinition"] == first
-    assert "rolling back" in run.output

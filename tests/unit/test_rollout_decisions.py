@@ -8,6 +8,7 @@ clock that only sleeping moves, so the loop (detail calls, delays, timeline) is 
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import random
@@ -437,6 +438,172 @@ def test_result_is_snake_case_with_timeline_elapsed_and_api_calls():
     event = next(entry for entry in result["timeline"] if entry["kind"] == "event")
     assert event["at"].startswith("2026-11-26T") or event["at"].startswith("2026-11-25T")
     json.dumps(result)  # plain data, as a module returns it
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The stability window (Options.stable_for): stories built on the recorded worker (no load balancer) and web stories
+
+WORKER_A = "ff21fe4aec38859aaabfcd82486490b0"
+WORKER_NEW = "0c5e1d7f2b9a4e6c8d3f1a2b4c6d8e0f"
+# The wall clock of a replayed wait: its second poll (2 s in) is when the worker's tasks report startedAt.
+WORKER_WAIT_STARTS = datetime.fromisoformat("2026-11-26T12:00:15.123000+00:00")
+
+
+def _worker_polls():
+    """The recorded worker story: tasks pending, running (startedAt 12:00:17.123), the deployment COMPLETED."""
+    _story, (pending, running, completed) = load("no_load_balancer")
+    return pending, running, completed
+
+
+def _exits(completed, pending, *, replaced_running: bool = False):
+    """``completed`` after one new task exited with code 1 (the deployment stays COMPLETED, as ECS leaves it) and ECS
+    started a replacement: pending (the counts show it), or already running with only the service event to tell."""
+    service = copy.deepcopy(completed.service)
+    tasks = copy.deepcopy(list(completed.tasks))
+    crashed = next(t for t in tasks if t["taskArn"].endswith(WORKER_A))
+    crashed.update(
+        lastStatus="STOPPED", desiredStatus="STOPPED", stopCode="EssentialContainerExited",
+        stoppedReason="Essential container in task exited", stoppedAt=crashed["startedAt"] + timedelta(seconds=3),
+    )  # fmt: skip
+    crashed["containers"][0].update(lastStatus="STOPPED", exitCode=1)
+    fresh = copy.deepcopy(pending.tasks[0])
+    fresh["taskArn"] = fresh["taskArn"].rsplit("/", 1)[0] + f"/{WORKER_NEW}"
+    if replaced_running:
+        fresh.update(lastStatus="RUNNING", startedAt=crashed["stoppedAt"] + timedelta(seconds=1))
+        event = {"id": "e-restart", "createdAt": crashed["stoppedAt"] + timedelta(seconds=1),
+                 "message": f"(service worker) has started 1 tasks: (task {WORKER_NEW})."}  # fmt: skip
+        service["events"].insert(0, event)
+    else:
+        service["deployments"][0].update(runningCount=1, pendingCount=1)
+    return replace(completed, service=service, tasks=(*tasks, fresh))
+
+
+def _replay(observations, window, started_at=WORKER_WAIT_STARTS, state=None):
+    state = state or rollout.start_state(observations[0].service, deployment_id=DEP_NEW)
+    lines = []
+    options = rollout.Options(stable_for=window)
+    outcome = rollout.replay(observations, state, options, report=lines.append, started_at=started_at)
+    return outcome, lines
+
+
+def test_a_task_that_exits_inside_the_window_fails_the_rollout_with_its_exit_code():
+    pending, running, completed = _worker_polls()
+    crashed = _exits(completed, pending)
+    outcome, lines = _replay([pending, running, completed, completed, crashed], window=10)
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "tasks_stopped")
+    assert verdict.message.startswith(
+        f"worker: deployment {DEP_NEW} failed: 1 new task stopped (tolerated: 0) after the deployment completed, "
+        f"within the 10 s stability window: task {WORKER_A} stopped (EssentialContainerExited): "
+        "Essential container in task exited; container worker exit code 1"
+    )
+    assert verdict.log_task_arn.endswith(WORKER_A)  # the log lines follow, as for any stopped task
+    assert verdict.log_container == "worker"
+    # The window was shown while it counted: from the tasks' startedAt (seen on the 2nd poll, 2 s in).
+    assert "worker: 2/2 new tasks running, 0 failed, stable for 2/10 s (4s)" in lines
+    assert "worker: 2/2 new tasks running, 0 failed, stable for 4/10 s (6s)" in lines
+    assert rollout.result(outcome)["failed_task_ids"] == [WORKER_A]
+
+
+def test_without_a_window_the_same_story_is_called_a_success_as_soon_as_ecs_says_completed():
+    pending, running, completed = _worker_polls()
+    outcome, lines = _replay([pending, running, completed, completed, _exits(completed, pending)], window=0)
+    # Today's behaviour, and the bug the window is for: success on the first COMPLETED poll, before the crash.
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    assert outcome.state.polls == 3
+    assert not any("stable for" in line for line in lines)
+    assert "stable for" not in outcome.verdict.message
+    assert outcome.state.running_since == {}  # no window, no marks (and no extra listing of stopped tasks)
+
+
+def test_a_task_replaced_between_two_polls_with_no_count_to_show_it_is_still_caught():
+    pending, running, completed = _worker_polls()
+    replaced = _exits(completed, pending, replaced_running=True)
+    assert rollout.find_deployment(replaced.service, DEP_NEW)["runningCount"] == 2  # the counts did not move
+    outcome, _lines = _replay([pending, running, completed, replaced], window=10)
+    verdict = outcome.verdict
+    assert (verdict.kind, verdict.reason_code) == (rollout.FAILED, "tasks_stopped")
+    assert f"task {WORKER_A} stopped (EssentialContainerExited)" in verdict.message
+    assert "exit code 1" in verdict.message
+
+
+def test_a_healthy_worker_succeeds_only_once_its_tasks_ran_for_the_whole_window():
+    pending, running, completed = _worker_polls()
+    outcome, lines = _replay([pending, running, *[completed] * 10], window=10)
+    verdict = outcome.verdict
+    assert verdict.kind == rollout.SUCCEEDED
+    # RUNNING since 2 s in (startedAt), COMPLETED at 4 s: success at 12 s, not at the COMPLETED poll.
+    assert outcome.elapsed == pytest.approx(12)
+    assert verdict.message == (
+        f"worker: deployment {DEP_NEW} (task definition web:7) completed: 2/2 new tasks running, 0 failed, "
+        "stable for 10/10 s"
+    )
+    # The window shows from the poll that sees every new task running, one line per poll (not a change: the polls
+    # stay 2 s apart only because the deployment completed at 4 s).
+    assert [line for line in lines if "stable for" in line] == [
+        f"worker: 2/2 new tasks running, 0 failed, stable for {n}/10 s ({n + 2}s)" for n in (0, 2, 4, 6, 8, 10)
+    ]
+    summary = rollout.result(outcome)["summary"]
+    assert (summary["stable_for"], summary["stable_window"]) == (10.0, 10)
+    # The window costs polls, not detail calls: DescribeServices alone while nothing moves.
+    assert outcome.state.api_calls == outcome.state.polls + 2
+
+
+def test_a_healthy_web_rollout_counts_the_window_from_the_last_target_turning_healthy():
+    _story, observations = load("healthy")
+    outcome, lines = _replay([*observations, *[observations[-1]] * 6], window=10, started_at=None)
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    # Both new targets healthy in the reading at 8 s (COMPLETED at 10 s): success at 18 s.
+    assert outcome.elapsed == pytest.approx(18)
+    assert "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy, stable for 2/10 s (10s)" in lines
+    assert outcome.verdict.message.endswith("targets 2/2 healthy, stable for 10/10 s")
+    # The same recording with no window: success on the COMPLETED poll, as before.
+    assert _replay([*observations, *[observations[-1]] * 6], window=0)[0].elapsed == pytest.approx(10)
+
+
+def test_a_deployment_that_wants_no_task_has_no_window_to_wait_for():
+    outcome, _lines = run("desired_zero", stable_for=10)
+    assert (outcome.verdict.kind, outcome.state.polls) == (rollout.SUCCEEDED, 1)
+
+
+def test_a_wait_attached_to_tasks_already_up_does_not_start_their_window_again():
+    _pending, _running, completed = _worker_polls()
+    state = rollout.start_state(completed.service, deployment_id=DEP_NEW)
+    long_ago = WORKER_WAIT_STARTS + timedelta(seconds=60)  # the tasks started 58 s before this wait
+    outcome, _lines = _replay([completed] * 5, window=10, started_at=long_ago, state=state)
+    assert (outcome.verdict.kind, outcome.state.polls) == (rollout.SUCCEEDED, 1)
+    # Started 5 s before the wait: 5 s more; the poll that closes the window comes then, not at the next 2 s step.
+    recent = WORKER_WAIT_STARTS + timedelta(seconds=7)
+    outcome, lines = _replay([completed] * 5, window=10, started_at=recent, state=state)
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    assert outcome.elapsed == pytest.approx(5.05)
+    assert lines[0] == "worker: 2/2 new tasks running, 0 failed, stable for 5/10 s (0s)"
+
+
+def test_a_controller_clock_ahead_of_aws_shortens_the_window_by_one_poll_at_most():
+    pending, running, completed = _worker_polls()
+    ahead = WORKER_WAIT_STARTS + timedelta(seconds=300)
+    outcome, _lines = _replay([pending, running, *[completed] * 10], window=10, started_at=ahead)
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    # Seen RUNNING on the poll at 2 s, not on the one at 0 s: counted from 0 s at the earliest, not 5 minutes back.
+    assert outcome.elapsed == pytest.approx(10)
+
+
+def test_a_target_that_turns_unhealthy_inside_the_window_starts_it_again():
+    _story, observations = load("healthy")
+    last = observations[-1]
+    sick = copy.deepcopy(last.target_health)
+    sick[TG][0]["TargetHealth"] = {"State": "unhealthy", "Reason": "Target.Timeout", "Description": "timed out"}
+    flapping = replace(last, target_health=sick)
+    # Both healthy at 8 s, COMPLETED at 10 s; one target unhealthy from 12 s to 16 s: the reading at 14 s (the one
+    # before was 6 s old) sees it, and the one at 16 s.
+    polls = [*observations, flapping, flapping, flapping, *[last] * 12]
+    outcome, lines = _replay(polls, window=10, started_at=None)
+    assert outcome.verdict.kind == rollout.SUCCEEDED
+    assert "web: 2/2 new tasks running, 0 failed, targets 1/2 healthy (14s)" in lines
+    # Healthy again in the reading at 18 s: the window counts from there, not from 8 s (which would succeed at 18 s).
+    assert "web: 2/2 new tasks running, 0 failed, targets 2/2 healthy, stable for 0/10 s (18s)" in lines
+    assert outcome.elapsed == pytest.approx(28)
 
 
 # ---------------------------------------------------------------------------------------------------------
