@@ -6,6 +6,9 @@ sees a half-done reconcile step. The changed handlers:
 - CreateService / UpdateService keep what moto drops (deploymentConfiguration, healthCheckGracePeriodSeconds,
   enableExecuteCommand, ...) and create deployments (:meth:`.ecs.Engine.new_deployment`);
 - ListTasks filters by service name, desired status (default RUNNING, as AWS), family, startedBy, launch type;
+- RunTask makes standalone Fargate tasks the engine runs like a service's (:meth:`.ecs.Engine.run_task`: command
+  and environment overrides, awsvpc network configuration, ``startedBy``), not moto's never-running ones (EC2 and
+  EXTERNAL launch types, and capacity providers other than FARGATE / FARGATE_SPOT, stay moto's);
 - StopTask stops an engine task the way ECS does (drain, then stop; stopCode UserInitiated);
 - DescribeTargetHealth reports what the engine knows about the targets it registered.
 
@@ -182,6 +185,40 @@ def _patch() -> None:
             return original_stop_task(self)
         return ActionResult({"task": task})
 
+    original_run_task = ECS.run_task
+
+    def run_task(self) -> ActionResult:
+        from moto.ecs.exceptions import EcsClientException, InvalidParameterException
+
+        from .ecs.tasks import RunTaskError
+
+        providers = [item.get("capacityProvider") for item in self._get_param("capacityProviderStrategy") or []]
+        if self._get_param("launchType") in ("EC2", "EXTERNAL") or any(
+            name not in ("FARGATE", "FARGATE_SPOT") for name in providers
+        ):
+            return original_run_task(self)  # container instances: moto's own (the engine runs Fargate tasks only)
+        try:
+            tasks = _engine().run_task(
+                self.ecs_backend,
+                self._get_param("cluster", "default"),
+                self._get_param("taskDefinition"),
+                overrides=self._get_param("overrides"),
+                started_by=self._get_param("startedBy"),
+                group=self._get_param("group"),
+                launch_type=self._get_param("launchType"),
+                capacity_provider_strategy=self._get_param("capacityProviderStrategy"),
+                network_configuration=self._get_param("networkConfiguration"),
+                platform_version=self._get_param("platformVersion"),
+                tags=self._get_param("tags"),
+                count=self._get_int_param("count", 1),
+            )
+        except RunTaskError as error:
+            if error.code == "InvalidParameterException":
+                raise InvalidParameterException(error.message) from None
+            raise EcsClientException(error.message) from None
+        return ActionResult({"tasks": tasks, "failures": []})
+
+    replace(ECS, "run_task", run_task)
     replace(ECS, "create_service", create_service)
     replace(ECS, "update_service", update_service)
     replace(ECS, "list_tasks", list_tasks)

@@ -22,10 +22,16 @@ backends, and makes a service behave as AWS documents it, observable through the
   :func:`..rules.circuit_breaker_threshold` fails the deployment; with ``rollback`` a new deployment goes
   back to the task definition of the last COMPLETED deployment, keeping its running tasks.
 - **Events** in ECS's wording, newest first.
+- **Standalone tasks.** RunTask (launch type or capacity provider FARGATE, awsvpc ``networkConfiguration``,
+  ``overrides.containerOverrides`` with ``command`` and ``environment``, ``startedBy``, ``group``, ``count``) makes
+  tasks that go PROVISIONING -> PENDING -> RUNNING -> STOPPED through the same runner as a service's, secrets resolved
+  the same way: when the essential container exits, ``stopCode`` EssentialContainerExited, "Essential container in
+  task exited" and the container's real exit code; StopTask stops one at once (UserInitiated, the reason given).
 
 Simplifications (documented in local/README.md): one task per tick per service is never a limit (tasks start
 as fast as the plan allows); a rollback adopts the still-running tasks of the definition it returns to;
-standalone RunTask tasks are left to moto (not run); stopped tasks are kept for an hour.
+RunTask honours only the ``command`` and ``environment`` container overrides (no placement, no EC2 instances);
+stopped tasks are kept for an hour.
 State lives in memory only: ``down`` forgets it, like every other emulator resource.
 
 Time: every duration above (start-up, health-check intervals, grace periods, draining, stop timeouts, the

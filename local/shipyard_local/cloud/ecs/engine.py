@@ -113,20 +113,33 @@ class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks):
             return self._runners[name]
         from ..runners.simulated import SimulatedRunner
 
-        self._runners[name] = SimulatedRunner(clock=self.clock.now)
+        # Log lines carry real timestamps, as the docker runner's (CloudWatch Logs drops events older than 14 days).
+        self._runners[name] = SimulatedRunner(clock=self.clock.now, logs=self._log_sink())
         return self._runners[name]
+
+    def _log_sink(self):
+        """The emulator's CloudWatch Logs, in-process: where simulated tasks' ``log=`` lines go (None: unavailable)."""
+        try:
+            from ..runners.docker import DEFAULT_ACCOUNT, MotoLogSink
+        except ImportError:
+            return None
+        return MotoLogSink(DEFAULT_ACCOUNT, getattr(self.config, "region", None) or "us-east-1")
 
     def _make_docker_runner(self):
         from ..runners import docker
 
         return docker.DockerRunner(self.config, self.docker_host, clock=self.clock)
 
-    def runner_for(self, task_definition) -> Any:
+    def runner_for(self, task_definition, containers=None) -> Any:
+        """Simulated when a container's environment (the task definition's, or ``containers``: the resolved
+        :class:`..runners.base.ContainerSpec` list, RunTask overrides included) sets ``SHIPYARD_SIMULATE``."""
         from ..runners.simulated import ENV_VAR
 
         for container in task_definition.container_definitions:
             if any(item.get("name") == ENV_VAR for item in container.get("environment") or []):
                 return self.runner("simulated")
+        if any(ENV_VAR in spec.environment for spec in containers or ()):
+            return self.runner("simulated")
         return self.runner(self.default_runner)
 
     def _target(self, group_arn: str, target_id: str, port: int | None) -> tuple[TaskRecord, Target] | None:
@@ -246,6 +259,8 @@ class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks):
         return [r for r in self.tasks.values() if r.service_arn == service.arn and r.done_at is None]
 
     def _service_of(self, record: TaskRecord):
+        if not record.service_arn:
+            return None  # a standalone task (RunTask)
         for backend in self._backends():
             for service in backend.services.values():
                 if service.arn == record.service_arn:
@@ -384,7 +399,7 @@ class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks):
         )
         if record is None:
             return None
+        # A service's task drains its targets first; a standalone (RunTask) one has none and stops at once.
         service = self._service_of(record)
-        if service is not None:
-            self._request_stop(service, record, "UserInitiated", reason or "Task stopped by user", self.clock.now())
+        self._request_stop(service, record, "UserInitiated", reason or "Task stopped by user", self.clock.now())
         return record.task

@@ -52,6 +52,11 @@ class TaskLifecycle:
             task.stopping_at = getattr(task, "stopping_at", None) or self.clock.wall()
             task.stop_code = status.stop_code or "EssentialContainerExited"
             task.stopped_reason = status.stopped_reason or "Essential container in task exited"
+            if task.stop_code == "EssentialContainerExited" and getattr(task, "started_at", None) is None:
+                # It ran and exited between two ticks (a one-off command): it was RUNNING all the same.
+                task.started_at = self.clock.wall()
+                task.pull_started_at = getattr(task, "pull_started_at", None) or task.started_at
+                task.pull_stopped_at = getattr(task, "pull_stopped_at", None) or task.started_at
             record.stop = (task.stop_code, task.stopped_reason)
             if service is not None:
                 self._remove_targets(service, record, event=True)
@@ -107,7 +112,7 @@ class TaskLifecycle:
         task.stopped_reason = reason
         by_group = self._drain_targets(record, now)
         if by_group:
-            if announce:
+            if announce and service is not None:  # a standalone task (RunTask) has no service to tell
                 self._announce_draining(service, by_group, 1)
             if task.last_status == "RUNNING":
                 task.last_status = "DEACTIVATING"

@@ -13,10 +13,14 @@ Its value is a comma-separated list of ``key=value`` settings; an empty value me
 ``pull=fail``      the image cannot be pulled: CannotPullContainerError, the task never runs
 ``secret=fail``    a secret cannot be read: ResourceInitializationError, the task never runs
 ``stop=S``         seconds from a stop request to STOPPED (default 0.5)
+``log=TEXT``       a line the essential container writes to its log when it starts RUNNING (repeat it for more
+                   lines, in order; no commas): shipped to its ``awslogs`` group and stream as the docker runner does
 ``reason=TEXT``    the container's reason when it exits (``exit=``); must come last, may contain commas
 =================  =============================================================================================
 
 Examples: ``start=2`` (healthy), ``exit=1@3`` (a crash loop), ``healthy=false,code=502``, ``pull=fail``.
+A one-off task (RunTask; the story may come in a ``containerOverrides`` environment): ``exit=3@1,log=migrating,
+log=relation "notes" already exists`` runs one second, writes two log lines and exits with code 3.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class Story:
     secret_fails: bool = False
     stop: float = 0.5
     reason: str | None = None
+    logs: tuple[str, ...] = ()
 
 
 def _seconds(key: str, raw: str) -> float:
@@ -87,6 +92,8 @@ def parse(spec: str) -> Story:
             except ValueError:
                 raise SpecError(f"{ENV_VAR}: exit takes CODE or CODE@SECONDS, got {raw!r}") from None
             values["exit_after"] = _seconds("exit", after) if after else 0.0
+        elif key == "log":
+            values["logs"] = (*values.get("logs", ()), raw)
         elif key in ("pull", "secret"):
             if raw != "fail":
                 raise SpecError(f"{ENV_VAR}: {key} takes only 'fail', got {raw!r}")
@@ -110,8 +117,15 @@ def _essential(spec: base.TaskSpec) -> base.ContainerSpec:
 class SimulatedTaskRun:
     """One task's story, driven by the monotonic clock (``clock`` is injectable for unit tests)."""
 
-    def __init__(self, spec: base.TaskSpec, story: Story, clock=time.monotonic, on_release=None) -> None:
+    def __init__(
+        self, spec: base.TaskSpec, story: Story, clock=time.monotonic, on_release=None, logs=None, wall=time.time
+    ) -> None:
+        """``logs``: a CloudWatch Logs sink (:class:`.docker.LogSink`) for the story's ``log=`` lines (None: none
+        shipped); ``wall``: epoch seconds for their timestamps."""
         self.spec = spec
+        self._logs = logs
+        self._wall = wall
+        self._logged = False
         self._on_release = on_release
         self.story = story
         self._clock = clock
@@ -147,6 +161,32 @@ class SimulatedTaskRun:
             )
         return statuses
 
+    def _ship_logs(self) -> None:
+        """Once RUNNING: the essential container's awslogs stream (when its group exists) and the story's lines."""
+        with self._lock:  # poll also runs in health-check threads: the lines go out once
+            if self._logged:
+                return
+            self._logged = True
+        container = _essential(self.spec)
+        options = container.log_options
+        group = options.get("awslogs-group")
+        if not self._logs or not group:
+            return
+        try:
+            if not self._logs.group_exists(group):
+                if str(options.get("awslogs-create-group", "")).lower() != "true":
+                    return
+                self._logs.create_group(group)
+            stream = f"{container.name}/{self.spec.task_id}"
+            if options.get("awslogs-stream-prefix"):
+                stream = f"{options['awslogs-stream-prefix']}/{stream}"  # as the docker runner's log_stream_name
+            self._logs.ensure_stream(group, stream)
+            stamp = int(self._wall() * 1000)
+            if self.story.logs:
+                self._logs.put(group, stream, [{"timestamp": stamp, "message": line} for line in self.story.logs])
+        except Exception:  # noqa: S110 - a log group deleted under the task: the story goes on without its lines
+            pass
+
     def poll(self) -> base.TaskStatus:
         story, elapsed = self.story, self._elapsed()
         with self._lock:
@@ -176,6 +216,7 @@ class SimulatedTaskRun:
         if running < 0:
             phase = base.PULLING if elapsed < half else base.STARTING
             return base.TaskStatus(phase, self._containers("PENDING"))
+        self._ship_logs()
         if story.exit_code is not None and running >= story.exit_after:
             return base.TaskStatus(
                 base.STOPPED,
@@ -218,12 +259,15 @@ class SimulatedTaskRun:
 class SimulatedRunner:
     name = "simulated"
 
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock=time.monotonic, logs=None, wall=time.time) -> None:
+        """``logs``: where the stories' ``log=`` lines go (a :class:`.docker.LogSink`; None: nowhere)."""
         self._clock = clock
+        self._logs = logs
+        self._wall = wall
         self._runs: dict[str, SimulatedTaskRun] = {}
 
     def start(self, spec: base.TaskSpec) -> SimulatedTaskRun:
-        run = SimulatedTaskRun(spec, story_of(spec), self._clock, self._forget)
+        run = SimulatedTaskRun(spec, story_of(spec), self._clock, self._forget, logs=self._logs, wall=self._wall)
         self._runs[spec.task_arn] = run
         return run
 
