@@ -16,6 +16,7 @@ from typing import ClassVar
 from urllib.error import HTTPError, URLError
 
 import pytest
+from ansible.module_utils import _internal as ansible_internal
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.shipyard.fargate.plugins.module_utils import notification as n
@@ -236,8 +237,11 @@ def receiver():
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings(monkeypatch):
-    """AnsibleModule collects warnings in a process-wide registry: start each in-process run with none."""
+    """AnsibleModule collects warnings in a process-wide registry: start each in-process run with none. And run as a
+    module does: once a test of this process imported a controller-side plugin, ansible's module_utils believe they
+    run on the controller and hand warnings to the display instead of the result."""
     monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+    monkeypatch.setattr(ansible_internal, "is_controller", False)
 
 
 def run(capsys, **args) -> tuple[dict, str]:
