@@ -31,7 +31,12 @@ demo: venv up ## the whole flow on the local cloud: provision, build + push + de
 	echo; echo "web answers through the local load balancer ($$SHIPYARD_LB_URL, routed by host name):"; \
 	echo "  curl -H 'Host: web.shipyard.test' $$SHIPYARD_LB_URL/health"; \
 	echo -n "  -> "; curl -sS --max-time 5 -H 'Host: web.shipyard.test' "$$SHIPYARD_LB_URL/health"; echo; \
-	echo "Next (README, 'The demo'): a version 2 with no failed request, a broken one rolled back. make down stops all."
+	echo "and keeps notes in its database (PostgreSQL on 127.0.0.1, the table made by the release step's migration):"; \
+	echo "  curl -H 'Host: web.shipyard.test' -H 'Content-Type: application/json' -d '{\"text\": \"hello\"}' $$SHIPYARD_LB_URL/notes"; \
+	echo -n "  -> "; curl -sS --max-time 5 -H 'Host: web.shipyard.test' -H 'Content-Type: application/json' \
+	  -d '{"text": "hello from make demo"}' "$$SHIPYARD_LB_URL/notes"; echo; \
+	echo "Next (README, 'The demo'): a version 2 with no failed request, a broken one rolled back, a failing migration."; \
+	echo "make down stops all."
 
 test: venv ## every gate (lint and sanity beside pytest); non-zero if any failed; prints times and slowest tests
 	@scripts/test

@@ -48,6 +48,7 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -62,6 +63,7 @@ pytestmark = pytest.mark.stack
 
 SERVICES = ("web", "api")
 BUILD_TASK = "Build the image from the Dockerfile"
+RELEASE_TASK = "Run the release command as a one-off task"
 PUSH_TASKS = ("Log the Docker engine in to the registry", "Push the image tag")
 RESULT = re.compile(r"^(ok|changed|skipping|failed|fatal): \[[^\]]+\]")
 DIGEST = re.compile(r"/web@sha256:[0-9a-f]{64}$")
@@ -146,8 +148,47 @@ def _commit(source: dict, message: str, path: str, text: str) -> str:
     return done.stdout.strip()
 
 
+class Webhook:
+    """A chat webhook on 127.0.0.1 (Slack-compatible: JSON POSTs) that keeps every message; its URL holds a token."""
+
+    def __init__(self):
+        self.token = f"T0k3n{uuid.uuid4().hex}"
+        self.messages: list[dict] = []
+        received = self.messages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append({"path": self.path, "json": json.loads(body)})
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # bound here: no other process can take it
+        self.url = f"http://127.0.0.1:{self._server.server_port}/services/{self.token}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def since(self, count: int) -> list[str]:
+        """The text of every message received after the first ``count``."""
+        return [json.dumps(m["json"]) for m in self.messages[count:]]
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, base_image, source, images):
+def webhook():
+    receiver = Webhook()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, base_image, source, images, webhook):
     """A copy of the local inventory: its own stack name and zone, quick health checks, a random secret per service.
 
     `api` keeps the inventory's image tag (`initial`, never pushed here) and runs simulated healthy tasks
@@ -162,13 +203,19 @@ def stack(tmp_path_factory, base_image, source, images):
         "load_balancer_service_health_check_interval": 5,
         "load_balancer_service_health_check_timeout": 3,
         "load_balancer_service_deregistration_delay": 5,
+        "service_rollout_stable_for": 5,  # the stability window, within the drain: no extra wait
+        "shipyard_notify_webhook_url": webhook.url,  # a secret: the token must appear in no output
     }
     (path / "group_vars" / "all" / "zz_test.yml").write_text(yaml.safe_dump(settings))
     secrets = {host: f"s3cr3t-{uuid.uuid4().hex}" for host in SERVICES}
     for host, secret in secrets.items():
         host_file = path / "host_vars" / f"{host}.yml"
         host_vars = yaml.safe_load(host_file.read_text())
-        host_vars["shipyard_service_secrets"] = {"DATABASE_URL": f"postgresql://app:{secret}@127.0.0.1:5432/app"}
+        if host == "web":  # the stack's Postgres, with a random part the URL carries: it must appear in no output
+            url = host_vars["shipyard_service_secrets"]["DATABASE_URL"]
+            host_vars["shipyard_service_secrets"] = {"DATABASE_URL": f"{url}?application_name={secret}"}
+        else:
+            host_vars["shipyard_service_secrets"] = {"DATABASE_URL": f"postgresql://app:{secret}@127.0.0.1:5432/app"}
         if host == "web":
             host_vars["image_source_dir"] = str(source["path"])
         else:
@@ -177,7 +224,7 @@ def stack(tmp_path_factory, base_image, source, images):
     return {
         "name": name,
         "path": str(path),
-        "secrets": secrets,
+        "secrets": {**secrets, "webhook URL": webhook.token},
         "commit": source["commit"],
         "host": f"web.{name}.test",
     }
@@ -249,10 +296,19 @@ def _ours(aws, name):
 
 def _get(stack_env, stack, path="/health"):
     """(status, parsed JSON body or None) of a request through the local load balancer, by host name."""
+    return _send(stack_env, stack, "GET", path)
+
+
+def _send(stack_env, stack, method, path, payload=None):
+    """(status, parsed JSON body or None) of a request through the local load balancer, by host name."""
     address = urllib.parse.urlsplit(stack_env["SHIPYARD_LB_URL"])
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
+    headers = {"Host": stack["host"]}
+    body = None
+    if payload is not None:
+        body, headers["Content-Type"] = json.dumps(payload), "application/json"
     try:
-        connection.request("GET", path, headers={"Host": stack["host"]})
+        connection.request(method, path, body=body, headers=headers)
         answer = connection.getresponse()
         body = answer.read()
     finally:
@@ -403,6 +459,15 @@ def test_02_first_deploy_provisions_builds_pushes_and_answers_through_the_load_b
     assert status == 200, body
     assert body["version"] == stack["commit"]
     assert body["checks"]["databaseUrl"] == "set"  # the secret reached the task, through Secrets Manager
+    assert body["checks"]["database"] == "ok"  # and it opens the Postgres standing in for Supabase
+    # The release step ran the migrations as a one-off task of the new task definition before the service existed:
+    # the table they create takes a note through the load balancer.
+    assert _task_results(run.output, RELEASE_TASK) == ["changed: [web]"], _task_results(run.output, RELEASE_TASK)
+    text = f"flow {uuid.uuid4().hex[:6]}"
+    status, created = _send(stack_env, stack, "POST", "/notes", {"text": text})
+    assert status == 201, created
+    status, notes = _get(stack_env, stack, "/notes")
+    assert status == 200 and text in json.dumps(notes), notes
     assert _targets(aws, stack) == ["healthy", "healthy"]
 
     container = _container(aws, service["taskDefinition"])
@@ -573,16 +638,22 @@ def _ci_inventory(stack, folder: Path) -> str:
         host_vars = yaml.safe_load(host_file.read_text())
         host_vars["shipyard_service_secrets"] = {"DATABASE_URL": "{{ vault_database_url_only_the_ops_machine_has }}"}
         host_file.write_text(yaml.safe_dump(host_vars))
+    # The webhook URL too is a secret a CI job gets from its environment (SHIPYARD_NOTIFY_WEBHOOK_URL), not a vault.
+    settings = path / "group_vars" / "all" / "zz_test.yml"
+    settings.write_text(yaml.safe_dump({k: v for k, v in yaml.safe_load(settings.read_text()).items()
+                                        if k != "shipyard_notify_webhook_url"}))  # fmt: skip
     return str(path)
 
 
-def _in_runner(stack_env, inventory: str, source, github: dict):
+def _in_runner(stack_env, inventory: str, source, github: dict, webhook: Webhook):
     """The workflow's deploy step, `/opt/shipyard/ci/github/deploy`, inside the runner image: host network, the
-    engine's socket, the checkout and the inventory mounted read-only, AWS access from the environment."""
+    engine's socket, the checkout and the inventory mounted read-only, AWS access and the webhook URL from the
+    environment."""
     socket = stack_env["DOCKER_HOST"].removeprefix("unix://")
     passed = {
         **{k: v for k, v in stack_env.items() if k.startswith(("AWS_", "SHIPYARD_")) or k == "DOCKER_HOST"},
         **github,
+        "SHIPYARD_NOTIFY_WEBHOOK_URL": webhook.url,
         "SHIPYARD_INVENTORY": inventory,
         "SHIPYARD_SERVICES": "web",
     }
@@ -598,7 +669,7 @@ def _in_runner(stack_env, inventory: str, source, github: dict):
 
 
 def test_07_version_2_from_the_workflow_step_in_the_runner_image_while_every_request_is_answered(
-    stack, stack_env, aws, source, images, tmp_path
+    stack, stack_env, aws, source, images, tmp_path, webhook
 ):
     _after("deploy")
     built = images["runner"].result()
@@ -607,8 +678,9 @@ def test_07_version_2_from_the_workflow_step_in_the_runner_image_while_every_req
     github = _github(tmp_path / "runner-temp", source, v2)
     inventory = _ci_inventory(stack, tmp_path)
     before = _state(aws, stack)
+    sent = len(webhook.messages)
     with Loop(stack_env, stack) as loop:
-        run = _in_runner(stack_env, inventory, source, github)
+        run = _in_runner(stack_env, inventory, source, github, webhook)
         time.sleep(1)  # a few requests after the verdict too
     print(f"version 2 rollout from the runner image, requests through the load balancer: {dict(loop.counts())}")
     assert run.returncode == 0, run.stdout[-5000:]
@@ -638,8 +710,74 @@ def test_07_version_2_from_the_workflow_step_in_the_runner_image_while_every_req
     assert (outputs["image_digest"], outputs["task_definition_arn"]) == (digest, after["task_definition"])
     assert json.loads(outputs["services"])["web"]["image_tag"] == version
     assert json.loads(Path(outputs["report"]).read_text())["verdict"] == "SUCCEEDED"
+    # After the rollout, the check through the public URL (the load balancer, by host name) saw version 2.
+    check = f"Check {stack_env['SHIPYARD_LB_URL']}/health"
+    assert _task_results(run.stdout, check) == ["ok: [web]"], run.stdout[-5000:]
+    # One message to the team's chat, from the webhook URL the job's environment holds.
+    messages = webhook.since(sent)
+    assert len(messages) == 1, messages
+    assert all(word in messages[0] for word in ("web", version, "SUCCEEDED")), messages
     stack["version"] = version
     PASSED.add("v2")
+
+
+def _environment(**extra) -> str:
+    """``-e`` JSON: web's service_environment from the inventory, plus ``extra``."""
+    host_vars = yaml.safe_load((REPO / "inventories" / "local" / "host_vars" / "web.yml").read_text())
+    return json.dumps({"service_environment": {**host_vars["service_environment"], **extra}})
+
+
+def test_07b_a_failing_migration_stops_the_deploy_before_the_service_moves_while_requests_stay_healthy(
+    play, stack, stack_env, aws, webhook
+):
+    _after("v2")
+    before = _state(aws, stack)
+    sent = len(webhook.messages)
+    with Loop(stack_env, stack) as loop:  # a new task definition whose release step fails
+        run = _deploy(play, "-e", _environment(SAMPLE_FAIL_MODE="migrate"))
+        time.sleep(1)
+    print(f"failing migration, requests through the load balancer: {dict(loop.counts())}")
+    assert run.returncode != 0, run.output[-5000:]
+    assert _task_results(run.output, RELEASE_TASK) == ["fatal: [web]"], run.output[-5000:]
+    text = _flat(run.output)
+    assert "exit code 1" in text, run.output[-5000:]
+    assert "SAMPLE_FAIL_MODE=migrate" in text, run.output[-5000:]  # the migration's own last log lines
+    assert "TASK [shipyard.fargate.service : Roll the service out to the task definition]" not in run.output
+    assert loop.failures() == [], loop.counts()
+    assert len(loop.outcomes) > 10, loop.counts()
+    after = _state(aws, stack)
+    assert after["task_definition"] == before["task_definition"]  # the service never moved
+    assert _primary(_service(aws, stack))["rolloutState"] == "COMPLETED"
+    status, body = _get(stack_env, stack)
+    assert (status, body["version"], body["checks"]["database"]) == (200, stack["version"], "ok")
+    messages = webhook.since(sent)
+    assert len(messages) == 1 and "FAILED" in messages[0] and "exit code 1" in messages[0], messages
+
+
+def test_07c_a_release_that_fails_the_public_url_check_is_rolled_back_with_what_the_url_answered(
+    play, stack, stack_env, aws, webhook
+):
+    _after("v2")
+    before = _state(aws, stack)
+    sent = len(webhook.messages)
+    with Loop(stack_env, stack) as loop:  # healthy for the load balancer, but it reports another version
+        run = _deploy(play, "-e", _environment(APP_VERSION="not-this-build"), "-e", "service_url_check_timeout=5")
+        time.sleep(1)
+    print(f"public URL check failing, requests through the load balancer: {dict(loop.counts())}")
+    assert run.returncode != 0, run.output[-5000:]
+    text = _flat(run.output)
+    assert "rollout SUCCEEDED" in text or "completed" in text, run.output[-5000:]
+    assert "failed its public URL check" in text, run.output[-5000:]
+    assert "not-this-build" in text and stack["version"] in text, run.output[-5000:]  # what it saw, what it expected
+    assert f"Rolled back to {before['task_definition']}" in text, run.output[-5000:]
+    assert [o for o in loop.outcomes if not o.startswith("200")] == [], loop.counts()  # every request answered
+    settled = _service(aws, stack)
+    assert settled["taskDefinition"] == before["task_definition"]
+    assert _primary(settled)["rolloutState"] == "COMPLETED"
+    status, body = _get(stack_env, stack)
+    assert (status, body["version"]) == (200, stack["version"])
+    messages = webhook.since(sent)
+    assert len(messages) == 1 and "ROLLED_BACK" in messages[0], messages
 
 
 def test_08_a_release_that_crashes_fails_the_step_with_its_reason_and_is_rolled_back_while_requests_stay_healthy(

@@ -137,6 +137,17 @@ VALID_CASES = [
         id="scaling-memory-min-0",
     ),
     pytest.param({"service_autoscaling_min_capacity": 9}, id="scaling-off-ignores-capacity"),
+    pytest.param({"service_release_command": ["npm", "run", "migrate"]}, id="release-command"),
+    pytest.param(
+        {
+            "service_url_check_url": "http://127.0.0.1:29080",
+            "service_url_check_host": "web.shipyard.test",
+            "service_url_check_path": "/health?deep=1",
+            "service_url_check_consecutive": 1,
+        },
+        id="url-check-local-lb",
+    ),
+    pytest.param({"service_url_check_url": "https://api.example.com/"}, id="url-check-https"),
 ]
 
 
@@ -337,6 +348,18 @@ INVALID_CASES = [
     pytest.param(
         {"service_autoscaling_memory_target": 101}, "service_autoscaling_memory_target", id="memory-target-101"
     ),
+    pytest.param({"service_release_command": "npm run migrate"}, "service_release_command", id="release-string"),
+    pytest.param({"service_release_command": ["npm", ""]}, "service_release_command", id="release-empty-word"),
+    pytest.param({"service_release_timeout": 0}, "service_release_timeout", id="release-timeout-0"),
+    pytest.param({"service_url_check_url": "api.example.com"}, "service_url_check_url", id="url-no-scheme"),
+    pytest.param({"service_url_check_url": "ftp://api.example.com"}, "service_url_check_url", id="url-ftp"),
+    pytest.param(
+        {"service_url_check_url": "https://api.example.com/health"}, "service_url_check_url", id="url-with-path"
+    ),
+    pytest.param({"service_url_check_host": "web shipyard"}, "service_url_check_host", id="url-host-space"),
+    pytest.param({"service_url_check_path": "health"}, "service_url_check_path", id="url-path-relative"),
+    pytest.param({"service_url_check_consecutive": 0}, "service_url_check_consecutive", id="url-consecutive-0"),
+    pytest.param({"service_url_check_timeout": 0}, "service_url_check_timeout", id="url-timeout-0"),
 ]
 
 

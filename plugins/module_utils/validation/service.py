@@ -3,6 +3,8 @@
 
 """The rules of the ``shipyard.fargate.service`` role's options (filter ``service_option_errors``)."""
 
+import re
+
 from ansible_collections.shipyard.fargate.plugins.module_utils.task_definition import FARGATE_MEMORY
 from ansible_collections.shipyard.fargate.plugins.module_utils.validation import (
     ECS_NAME,
@@ -23,6 +25,10 @@ from ansible_collections.shipyard.fargate.plugins.module_utils.validation import
     to_int,
     with_defaults,
 )
+
+# The base URL of the public check: scheme, host (or address), optional port; no path, query or credentials.
+CHECK_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$")
+HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
 # Retention periods CloudWatch Logs offers, in days.
 LOG_RETENTIONS = (
@@ -291,4 +297,45 @@ def service_errors(options):
             option,
             f"{option} {target} must be a percentage above 0, at most 100.",
         )
+    release = o.get("service_release_command") or []
+    p.check(
+        isinstance(release, list) and all(isinstance(word, str) and word for word in release),
+        "service_release_command",
+        "service_release_command must be a list of non-empty strings (the command and its arguments, e.g. "
+        '["npm", "run", "migrate"]), or empty for no release step.',
+    )
+    p.check(
+        in_range(o.get("service_release_timeout", 600), 1, 86400),
+        "service_release_timeout",
+        f"service_release_timeout {o.get('service_release_timeout')} must be 1 to 86400 seconds.",
+    )
+    url = o.get("service_url_check_url")
+    p.check(
+        not url or matches(CHECK_URL, url),
+        "service_url_check_url",
+        f"service_url_check_url '{url}' must be an http:// or https:// URL without a path (for example "
+        "https://api.example.com); the path is service_url_check_path.",
+    )
+    host = o.get("service_url_check_host")
+    p.check(
+        not host or matches(HOST_NAME, host),
+        "service_url_check_host",
+        f"service_url_check_host '{host}' is not a host name.",
+    )
+    path = text(o.get("service_url_check_path", "/health"))
+    p.check(
+        path.startswith("/") and " " not in path,
+        "service_url_check_path",
+        f"service_url_check_path '{path}' must start with '/' and have no spaces.",
+    )
+    p.check(
+        in_range(o.get("service_url_check_consecutive", 3), 1, 100),
+        "service_url_check_consecutive",
+        f"service_url_check_consecutive {o.get('service_url_check_consecutive')} must be 1 to 100.",
+    )
+    p.check(
+        in_range(o.get("service_url_check_timeout", 60), 1, 3600),
+        "service_url_check_timeout",
+        f"service_url_check_timeout {o.get('service_url_check_timeout')} must be 1 to 3600 seconds.",
+    )
     return p.messages()
