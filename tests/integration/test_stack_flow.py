@@ -48,8 +48,8 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -157,7 +157,7 @@ class Webhook:
         received = self.messages
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 received.append({"path": self.path, "json": json.loads(body)})
                 self.send_response(200)
@@ -467,7 +467,8 @@ def test_02_first_deploy_provisions_builds_pushes_and_answers_through_the_load_b
     status, created = _send(stack_env, stack, "POST", "/notes", {"text": text})
     assert status == 201, created
     status, notes = _get(stack_env, stack, "/notes")
-    assert status == 200 and text in json.dumps(notes), notes
+    assert status == 200, notes
+    assert text in json.dumps(notes), notes
     assert _targets(aws, stack) == ["healthy", "healthy"]
 
     container = _container(aws, service["taskDefinition"])
@@ -751,7 +752,9 @@ def test_07b_a_failing_migration_stops_the_deploy_before_the_service_moves_while
     status, body = _get(stack_env, stack)
     assert (status, body["version"], body["checks"]["database"]) == (200, stack["version"], "ok")
     messages = webhook.since(sent)
-    assert len(messages) == 1 and "FAILED" in messages[0] and "exit code 1" in messages[0], messages
+    assert len(messages) == 1, messages
+    assert "FAILED" in messages[0], messages
+    assert "exit code 1" in messages[0], messages
 
 
 def test_07c_a_release_that_fails_the_public_url_check_is_rolled_back_with_what_the_url_answered(
@@ -768,7 +771,8 @@ def test_07c_a_release_that_fails_the_public_url_check_is_rolled_back_with_what_
     text = _flat(run.output)
     assert "rollout SUCCEEDED" in text or "completed" in text, run.output[-5000:]
     assert "failed its public URL check" in text, run.output[-5000:]
-    assert "not-this-build" in text and stack["version"] in text, run.output[-5000:]  # what it saw, what it expected
+    assert "not-this-build" in text, run.output[-5000:]  # what it saw
+    assert stack["version"] in text, run.output[-5000:]  # what it expected
     assert f"Rolled back to {before['task_definition']}" in text, run.output[-5000:]
     assert [o for o in loop.outcomes if not o.startswith("200")] == [], loop.counts()  # every request answered
     settled = _service(aws, stack)
@@ -777,7 +781,8 @@ def test_07c_a_release_that_fails_the_public_url_check_is_rolled_back_with_what_
     status, body = _get(stack_env, stack)
     assert (status, body["version"]) == (200, stack["version"])
     messages = webhook.since(sent)
-    assert len(messages) == 1 and "ROLLED_BACK" in messages[0], messages
+    assert len(messages) == 1, messages
+    assert "ROLLED_BACK" in messages[0], messages
 
 
 def test_08_a_release_that_crashes_fails_the_step_with_its_reason_and_is_rolled_back_while_requests_stay_healthy(

@@ -28,7 +28,8 @@ from ansible_collections.shipyard.fargate.plugins.module_utils.validation import
 
 # The base URL of the public check: scheme, host (or address), optional port; no path, query or credentials.
 CHECK_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$")
-HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
 
 # Retention periods CloudWatch Logs offers, in days.
 LOG_RETENTIONS = (
