@@ -323,38 +323,14 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import (
     DEFAULT_STABLE_FOR,
     log_target,
     task_definition_label,
 )
+from ansible_collections.shipyard.fargate.plugins.module_utils.step_calls import THROTTLING, StepCalls
 
-THROTTLING = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
 MAX_DESCRIBE_TASKS = 100
-
-
-class Calls:
-    """Makes and counts a step's AWS calls (the result's ``api_calls``): ``call("describe_services", ...)``.
-
-    ``api`` picks the client (ecs, elbv2, logs). With ``retry``, calls retry with jittered backoff; without
-    (the observe step), throttling reaches the waiter, which backs off itself.
-    """
-
-    def __init__(self, module, retry):
-        self.module = module
-        self.retry = retry
-        self.clients = {}
-        self.count = 0
-
-    def __call__(self, operation, api="ecs", **kwargs):
-        if api not in self.clients:
-            decorator = AWSRetry.jittered_backoff() if self.retry else None
-            self.clients[api] = self.module.client(api, retry_decorator=decorator)
-        if self.retry:
-            kwargs["aws_retry"] = True
-        self.count += 1
-        return getattr(self.clients[api], operation)(**kwargs)
 
 
 def validate(params):
@@ -607,7 +583,7 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors))
     # The observe step sees throttling itself (the waiter backs off with jitter); the others retry.
-    call = Calls(module, retry=module.params["step"] != "observe")
+    call = StepCalls(module, retry=module.params["step"] != "observe")
     try:
         STEPS[module.params["step"]](module, call)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:

@@ -264,33 +264,12 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import log_target, task_definition_label
+from ansible_collections.shipyard.fargate.plugins.module_utils.step_calls import THROTTLING, StepCalls
 
-THROTTLING = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
 STEPS = ("start", "observe", "stop", "logs")
 _STARTED_BY = re.compile(r"^[A-Za-z0-9_/-]{1,128}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class Calls:
-    """Makes and counts a step's AWS calls; with ``retry`` they retry with jittered backoff (not the observe step:
-    the action plugin's loop backs off itself when AWS throttles)."""
-
-    def __init__(self, module, retry):
-        self.module = module
-        self.retry = retry
-        self.clients = {}
-        self.count = 0
-
-    def __call__(self, operation, api="ecs", **kwargs):
-        if api not in self.clients:
-            decorator = AWSRetry.jittered_backoff() if self.retry else None
-            self.clients[api] = self.module.client(api, retry_decorator=decorator)
-        if self.retry:
-            kwargs["aws_retry"] = True
-        self.count += 1
-        return getattr(self.clients[api], operation)(**kwargs)
 
 
 def validate(params):
@@ -535,7 +514,7 @@ def main():
     step = module.params["_step"]
     if step != "start" and not module.params["_task_arn"] and step != "logs":
         module.fail_json(msg=f"ecs_task_run step {step} needs the task's ARN")
-    call = Calls(module, retry=step != "observe")
+    call = StepCalls(module, retry=step != "observe")
     try:
         HANDLERS[step](module, call)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
