@@ -10,6 +10,29 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 COLLECTIONS = Path(__file__).resolve().parents[2] / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
+
+
+class FakeClock:
+    """A clock that only moves when slept on: ``clock()`` reads it, ``clock.sleep(s)`` moves it and records ``s``."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A :class:`FakeClock` at 0 s, for waits and pollers that take their clock and sleep as arguments."""
+    return FakeClock()

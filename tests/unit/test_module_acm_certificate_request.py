@@ -230,21 +230,7 @@ def test_failure_message_names_status_reason_and_the_names_not_validated():
     assert "*.example.test: PENDING_VALIDATION" in message
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def test_wait_returns_the_first_ready_state_with_growing_delays():
-    clock = FakeClock()
+def test_wait_returns_the_first_ready_state_with_growing_delays(clock):
     states = iter([None, cert(DomainValidationOptions=[]), PENDING])
     ready, state, elapsed = module._wait(
         lambda: next(states), lambda c: module._validation_records(c) is not None, 60, clock.sleep, clock
@@ -253,8 +239,7 @@ def test_wait_returns_the_first_ready_state_with_growing_delays():
     assert clock.sleeps == [1.0, 1.5]
 
 
-def test_wait_times_out_with_the_last_state():
-    clock = FakeClock()
+def test_wait_times_out_with_the_last_state(clock):
     ready, state, elapsed = module._wait(lambda: PENDING, lambda c: c["Status"] == "ISSUED", 30, clock.sleep, clock)
     assert (ready, state["Status"]) == (False, "PENDING_VALIDATION")
     assert elapsed == 30
