@@ -69,6 +69,7 @@ def service(unique_name, aws, role_runner):
             "service_secrets_value_from": {"DATABASE_URL": f"{made['secret']}:DATABASE_URL::"},
             "service_log_group_name": f"/ecs/{unique_name}/{SERVICE}",
             "service_tags": {"shipyard:stack": unique_name},
+            "service_release_command": [],  # the inventory's migration step needs a pushed image: not this test's
         },
     )
     run.cluster = unique_name
