@@ -237,7 +237,8 @@ def service():
 
 
 def run(capsys, **args) -> dict:
-    """Run the module in-process; its result (what it would print)."""
+    """Run the module in-process; its result (what it would print). A check meant to fail gets a timeout of 1.5 s:
+    enough for a local request on a loaded machine (0.1 s was not: the request itself was cut at the deadline)."""
     with patch_module_args({"interval": 0.02, **args}), pytest.raises(SystemExit):
         url_check.main()
     return json.loads(capsys.readouterr().out)
@@ -256,7 +257,7 @@ def test_passes_on_consecutive_good_answers_after_a_bad_one(service, capsys):
 
 def test_a_version_mismatch_fails_saying_which_version_answered(service, capsys):
     _Service.script = [ok("v1")]
-    result = run(capsys, url=service, expect_version="v2", timeout=0.3, interval=0.05)
+    result = run(capsys, url=service, expect_version="v2", timeout=1.5, interval=0.5)
     assert result["failed"] is True
     assert result["passed"] == 0
     assert result["msg"].startswith(f"{service}/health did not answer 3 consecutive 200s reporting version v2 within")
@@ -267,7 +268,7 @@ def test_a_version_mismatch_fails_saying_which_version_answered(service, capsys)
 def test_a_redirect_is_an_answer_not_followed(service, capsys):
     # Where it points answers 200 (on this server, so a redirect followed by mistake passes and stays local).
     _Service.script = [(301, b"", {"Location": f"{service}/https-landing"})]
-    result = run(capsys, url=service, timeout=0.2, interval=0.05)
+    result = run(capsys, url=service, timeout=1.5, interval=0.5)
     assert result["failed"] is True
     assert f"last answers: 301 -> {service}/https-landing" in result["msg"]
     assert result["answers"][0]["status"] == 301
@@ -291,7 +292,7 @@ def test_the_host_header_reaches_a_load_balancer_that_routes_by_name(service, ca
     assert result["host"] == "web.shipyard.test"
     assert {host for _, host in _Service.requests} == {"web.shipyard.test"}
 
-    without = run(capsys, url=service, timeout=0.1, interval=0.05)
+    without = run(capsys, url=service, timeout=1.5, interval=0.5)
     assert without["failed"] is True
     assert "404, body: no rule for this host name" in without["msg"]
 
@@ -380,11 +381,11 @@ def test_https_through_an_address_checks_the_certificate_of_the_host_name(tls_se
     result = run(capsys, url=url, host="web.shipyard.test", ca_path=ca_path, consecutive=1, expect_version="v1")
     assert result.get("failed") is not True, result["msg"]
 
-    mismatch = run(capsys, url=url, ca_path=ca_path, timeout=0.1, interval=0.05)  # the certificate is not 127.0.0.1's
+    mismatch = run(capsys, url=url, ca_path=ca_path, timeout=1.5, interval=0.5)  # the certificate is not 127.0.0.1's
     assert mismatch["failed"] is True
     assert "TLS certificate not trusted (SSLCertVerificationError)" in mismatch["msg"]
 
-    untrusted = run(capsys, url=url, host="web.shipyard.test", timeout=0.1, interval=0.05)  # no ca_path
+    untrusted = run(capsys, url=url, host="web.shipyard.test", timeout=1.5, interval=0.5)  # no ca_path
     assert "TLS certificate not trusted (SSLCertVerificationError)" in untrusted["msg"]
 
     unchecked = run(capsys, url=url, host="web.shipyard.test", validate_certs=False, consecutive=1)
