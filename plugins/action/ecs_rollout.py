@@ -139,6 +139,10 @@ class ActionModule(ActionBase):
         start = self._step("start")
         changed = bool(start.get("changed"))
         base = {"changed": changed, "diff": start.get("diff", {})}
+        if start.get("secret_rotation") is not None:  # roll_on_secret_change: say why the service is rolled
+            base["secret_rotation"] = start["secret_rotation"]
+            if start["secret_rotation"].get("roll"):
+                display.display(f"{args['service']}: {start['secret_rotation']['reason']}")
         if self._task.check_mode or not args.get("wait", True):
             return dict(
                 base,

@@ -98,6 +98,23 @@ def error_codes(body):
     return [str(e.get("code")) for e in payload.get("errors") or [] if isinstance(e, dict) and e.get("code")]
 
 
+# ECR's registry hosts: deleting the repository (force) deletes its images, so nothing is deleted image by image.
+ECR_HOST_PATTERN = re.compile(r"^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?(:443)?$")
+
+
+def deletes_images_with_repository(host):
+    """True for ECR, whose repository deletion takes its images along; any other registry keeps them."""
+    return bool(ECR_HOST_PATTERN.match(host or ""))
+
+
+def digests_to_delete(tag_digests):
+    """The manifests to delete so that no tag is left: each digest once, in a stable order. Pure.
+
+    ``tag_digests`` maps each tag to its digest (None: the tag vanished between the listing and the look-up).
+    """
+    return sorted({digest for digest in tag_digests.values() if digest})
+
+
 def media_type_of(headers):
     """The manifest media type from a Content-Type header, without parameters."""
     return (headers.get("Content-Type") or "").split(";", 1)[0].strip() or None
@@ -125,8 +142,11 @@ class RegistryClient:
     def manifest_url(self, reference):
         return f"{self.scheme}://{self.host}/v2/{self.path}/manifests/{reference}"
 
-    def _open(self, method, reference, data=None, headers=None):
-        url = self.manifest_url(reference)
+    def tags_url(self):
+        return f"{self.scheme}://{self.host}/v2/{self.path}/tags/list"
+
+    def _open(self, method, reference, data=None, headers=None, url=None):
+        url = url or self.manifest_url(reference)
         try:
             return self._request.open(method, url, data=data, headers=headers or {})
         except HTTPError as e:
@@ -179,3 +199,48 @@ class RegistryClient:
         """Store the exact manifest bytes under ``tag`` (a re-tag: the digest stays the same); returns the digest."""
         response = self._open("PUT", tag, data=body, headers={"Content-Type": media_type})
         return response.headers.get("Docker-Content-Digest") or manifest_digest(body)
+
+    def tags(self):
+        """Every tag of the repository, sorted (``[]`` when the registry does not know the repository)."""
+        found, url = [], self.tags_url()
+        while url:
+            try:
+                response = self._open("GET", None, url=url)
+            except RegistryError as e:
+                if e.status == 404:  # NAME_UNKNOWN: no image was ever pushed (or every one is gone)
+                    return sorted(found)
+                raise
+            try:
+                payload = json.loads(response.read() or b"{}")
+            except ValueError:
+                raise RegistryError(f"The registry answered {url} with something that is not JSON") from None
+            found.extend(payload.get("tags") or [])
+            url = _next_link(response.headers.get("Link"), f"{self.scheme}://{self.host}")
+        return sorted(set(found))
+
+    def delete(self, digest):
+        """Delete the manifest ``digest`` (and so every tag on it); False when it was already gone."""
+        if not DIGEST_PATTERN.match(digest or ""):
+            raise RegistryError(f"Only a manifest digest (sha256:...) can be deleted, not {digest!r}")
+        try:
+            self._open("DELETE", digest)
+        except RegistryError as e:
+            if e.status == 404:
+                return False
+            if e.status == 405:
+                raise RegistryError(
+                    f"{e} The registry does not allow deletes: distribution needs storage.delete.enabled: true "
+                    "in its configuration.",
+                    status=405,
+                ) from None
+            raise
+        return True
+
+
+def _next_link(link, base):
+    """The next page of a paginated listing, from an RFC 5988 ``Link: <...>; rel="next"`` header (None: last page)."""
+    match = re.match(r'^\s*<([^>]+)>\s*;\s*rel="?next"?', link or "")
+    if not match:
+        return None
+    target = match.group(1)
+    return target if "://" in target else base + target

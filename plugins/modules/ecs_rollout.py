@@ -78,6 +78,18 @@ options:
     description: Start a new deployment even when the task definition is unchanged (new tasks pull the image again).
     type: bool
     default: false
+  roll_on_secret_change:
+    description:
+      - Also start a new deployment (as O(force_new_deployment)) when a Secrets Manager secret the service's task
+        definition reads (C(secrets[].valueFrom)) changed after its tasks started - its C(LastChangedDate) later than
+        the C(startedAt) of the oldest RUNNING task of the PRIMARY deployment. ECS reads a secret only when a task
+        starts, so without a new deployment a rotated value never reaches the running tasks.
+      - Looked at only when no new task definition goes out anyway. The reads are DescribeTaskDefinition,
+        ListTasks + DescribeTasks and one C(DescribeSecret) per secret; no value is ever read. The decision is
+        C(module_utils/secret_rotation.py); RV(secret_rotation) says why, and the rollout is waited for like any
+        other. Check mode reports it as a change without starting it.
+    type: bool
+    default: false
   wait:
     description: Wait for the verdict. V(false) only updates the service.
     type: bool
@@ -292,6 +304,16 @@ api_calls:
   description: AWS API calls made, rollback included.
   returned: always
   type: int
+secret_rotation:
+  description:
+    - With O(roll_on_secret_change), whether a secret changed after the tasks started (C(roll)), which ones
+      (C(secrets), by name), when the oldest task of the PRIMARY deployment started (C(tasks_started_at)) and the
+      sentence saying why the service is rolled (C(reason), null when it is not).
+  returned: with O(roll_on_secret_change), when no new task definition goes out
+  type: dict
+  sample: {"roll": true, "secrets": ["shop/web"], "tasks_started_at": "2026-12-06T09:00:00+00:00",
+           "reason": "secret shop/web changed at 2026-12-06T09:30:00+00:00 after the tasks started at
+                      2026-12-06T09:00:00+00:00: rolling the service so they read it"}
 rollback:
   description: The rollback after a failure (O(rollback=true) or ECS's circuit breaker), waited for like a rollout.
   returned: when a rollback happened
@@ -323,6 +345,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.shipyard.fargate.plugins.module_utils import secret_rotation
 from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import (
     DEFAULT_STABLE_FOR,
     log_target,
@@ -418,6 +441,36 @@ def _previous_revision(module, call, current_arn):
     return found
 
 
+def _secret_rotation(call, cluster, service):
+    """roll_on_secret_change: read what the decision needs (never a secret's value) and decide."""
+    primary = next((d for d in service.get("deployments") or [] if d.get("status") == "PRIMARY"), {})
+    definition_arn = primary.get("taskDefinition") or service.get("taskDefinition")
+    definition = call("describe_task_definition", taskDefinition=definition_arn)["taskDefinition"]
+    secrets = secret_rotation.referenced_secrets(definition)
+    if not secrets:
+        return secret_rotation.decide({}, [])
+    arns, token = [], None
+    while True:
+        kwargs = {"cluster": cluster, "serviceName": service["serviceName"], "desiredStatus": "RUNNING"}
+        page = call("list_tasks", **(dict(kwargs, nextToken=token) if token else kwargs))
+        arns.extend(page.get("taskArns") or [])
+        token = page.get("nextToken")
+        if not token:
+            break
+    tasks = []
+    for start in range(0, len(arns), MAX_DESCRIBE_TASKS):
+        tasks += call("describe_tasks", cluster=cluster, tasks=arns[start : start + MAX_DESCRIBE_TASKS])["tasks"]
+    starts = secret_rotation.primary_task_starts(service, tasks)
+    changed = {}
+    for ident in secrets if starts else []:
+        try:
+            described = call("describe_secret", api="secretsmanager", SecretId=ident)
+        except is_boto3_error_code("ResourceNotFoundException"):
+            continue  # gone: no new value to read (the tasks' own start fails on it, and says so)
+        changed[described.get("Name") or ident] = described.get("LastChangedDate")
+    return secret_rotation.decide(changed, starts)
+
+
 def step_start(module, call):
     params = module.params
     cluster, name = params["cluster"], params["service"]
@@ -436,6 +489,15 @@ def step_start(module, call):
     else:
         target = params["task_definition"] and _resolve_task_definition(module, call, params["task_definition"])
     changes = plan_update(service, target, params["desired_count"], params["force_new_deployment"])
+    rotation = None
+    if params["roll_on_secret_change"] and not changes.get("taskDefinition") and not params["deployment_id"]:
+        rotation = _secret_rotation(call, cluster, service)
+        if rotation["roll"]:
+            current = target or next(
+                (d.get("taskDefinition") for d in service.get("deployments") or [] if d.get("status") == "PRIMARY"),
+                previous,
+            )
+            changes = plan_update(service, current, params["desired_count"], True)
     diff = {
         "before": {"task_definition": task_definition_label(previous), "desired_count": service.get("desiredCount")},
         "after": {
@@ -456,6 +518,7 @@ def step_start(module, call):
         previous_task_definition_arn=previous if changes.get("taskDefinition") else None,
         diff=diff,
         api_calls=call.count,
+        **({"secret_rotation": rotation} if rotation is not None else {}),
     )
 
 
@@ -562,6 +625,7 @@ def main():
             to_previous=dict(type="bool", default=False),
             desired_count=dict(type="int"),
             force_new_deployment=dict(type="bool", default=False),
+            roll_on_secret_change=dict(type="bool", default=False),
             wait=dict(type="bool", default=True),
             timeout=dict(type="int", default=600),
             tolerated_stopped_tasks=dict(type="int", default=0),

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.stack
 FIRST_AWS_PLAY = "PLAY [Shared stack"
+UNSET = "<unset>"  # an override that removes the variable from the host's host_vars
 
 
 @pytest.fixture
@@ -33,7 +34,13 @@ def inventory(tmp_path):
         for host in ("web", "api"):
             host_file = root / "host_vars" / f"{host}.yml"
             host_vars = {**yaml.safe_load(host_file.read_text()), **overrides.get(host, {})}
+            host_vars = {name: value for name, value in host_vars.items() if value != UNSET}
             host_file.write_text(yaml.safe_dump(host_vars))
+        if "api_renamed" in overrides:  # the second service under another inventory host name
+            new = overrides["api_renamed"]
+            hosts = root / "hosts.yml"
+            hosts.write_text(hosts.read_text().replace("        api:", f"        {new}:"))
+            (root / "host_vars" / "api.yml").rename(root / "host_vars" / f"{new}.yml")
         return str(root)
 
     make.stack = stack
@@ -62,3 +69,54 @@ def test_bad_input_is_refused_before_any_aws_call(inventory, overrides, named, r
     assert FIRST_AWS_PLAY not in run.output, "the pre-flight let bad input through to AWS"
     stack = overrides.get("all", {}).get("shipyard_stack_name", inventory.stack)
     assert not [r for r in aws("ecr").describe_repositories()["repositories"] if r["repositoryName"].startswith(stack)]
+
+
+# Errors that name the host and the variable the user sets, in a few lines (issue 16, item 6).
+NAMED_CASES = [
+    pytest.param(
+        {"api": {"dns_record_name": UNSET}},
+        ["Service api has no dns_record_name"],
+        ["HostVarsVars"],
+        id="no-dns-record",
+    ),
+    pytest.param(
+        {"api_renamed": "WebApp", "api": {"dns_record_name": "webapp.{{ dns_zone_name }}"}},
+        ["Service WebApp: a service's name (its inventory host name) must be lowercase", "for example webapp"],
+        ["service_initial_image"],
+        id="uppercase-host",
+    ),
+    pytest.param(
+        {"api": {"shipyard_service_secrets": {}}},
+        ["shipyard_service_secrets of api is empty"],
+        ["secrets_json"],
+        id="empty-secrets",
+    ),
+    pytest.param(
+        {"api": {"service_cpu": "big", "service_environment": ["NODE_ENV"]}},
+        ["api: service_cpu must be an int, one of: 256, 512", "api: service_environment must be a dict (got a list)"],
+        ["argument_spec_data"],
+        id="wrong-types",
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "said", "not_said"), NAMED_CASES)
+def test_errors_name_the_host_and_the_variable(inventory, overrides, said, not_said, run_playbook):
+    run = run_playbook("playbooks/provision.yml", "--check", "-i", inventory(**overrides))
+    assert run.returncode != 0, run.output[-4000:]
+    for text in said:
+        assert text in run.output, run.output[-4000:]
+    for text in not_said:
+        assert text not in run.output, run.output[-4000:]
+    assert FIRST_AWS_PLAY not in run.output
+
+
+def test_extra_vars_that_would_do_nothing_are_refused_before_any_aws_call(inventory, run_playbook):
+    """deploy.yml: a typo, and an option its short path does not apply, both named in one run (issue 16, item 5)."""
+    args = ("-i", inventory(), "--limit", "web", "-e", "service_desired_count=3", "-e", "shipyard_deploy_imag_tag=v9")
+    run = run_playbook("playbooks/deploy.yml", *args)
+    assert run.returncode != 0, run.output[-4000:]
+    assert "-e service_desired_count: deploy.yml does not apply it" in run.output, run.output[-4000:]
+    assert "ansible-playbook playbooks/provision.yml --limit web -e service_desired_count=" in run.output
+    assert "Did you mean shipyard_deploy_image_tag?" in run.output
+    assert "PLAY [Deploy - find the services" not in run.output, "the pre-flight let them through to AWS"

@@ -214,3 +214,181 @@ def test_docker_build_error_keeps_the_last_lines_and_passes_other_messages():
     text = docker_build_error(f"Error building x - code: 1, message: failed, logs: {logs!r}", tail=5)
     assert text.splitlines()[2:] == ["  ... (95 earlier lines)", *[f"  line {n}" for n in range(95, 100)]]
     assert docker_build_error("Cannot connect to the Docker daemon") == "Cannot connect to the Docker daemon"
+
+
+# --- Deleting a repository's images (destroy.yml -e shipyard_destroy_data=true on a registry that is not ECR) ----
+
+
+class _DeletingRegistry(http.server.BaseHTTPRequestHandler):
+    """Repository ``shop/web`` with tags (two on one manifest), listed one per page; DELETE by digest drops every tag
+    on that manifest, as distribution does. ``deletes_allowed`` False answers 405 like distribution without
+    ``storage.delete.enabled``."""
+
+    tags: ClassVar[dict] = {}
+    deletes: ClassVar[list] = []
+    deletes_allowed: ClassVar[bool] = True
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self, status, body=b"", headers=None):
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _authorized(self):
+        if self.headers.get("Authorization") == AUTH:
+            return True
+        self._answer(401, b'{"errors": [{"code": "UNAUTHORIZED"}]}')
+        return False
+
+    def do_GET(self):
+        if not self._authorized():
+            return None
+        path, _, query = self.path.partition("?")
+        if path != "/v2/shop/web/tags/list":
+            return self._answer(404)
+        if not self.tags:
+            return self._answer(404, b'{"errors": [{"code": "NAME_UNKNOWN"}]}')
+        names = sorted(self.tags)
+        last = query.partition("last=")[2]
+        page = [n for n in names if n > last][:1]
+        headers = {"Content-Type": "application/json"}
+        if page and page[-1] != names[-1]:
+            headers["Link"] = f'</v2/shop/web/tags/list?n=1&last={page[-1]}>; rel="next"'
+        return self._answer(200, json.dumps({"name": "shop/web", "tags": page}).encode(), headers)
+
+    def do_HEAD(self):
+        if not self._authorized():
+            return None
+        digest = self.tags.get(self.path.rsplit("/", 1)[1])
+        if digest is None:
+            return self._answer(404)
+        return self._answer(200, headers={"Docker-Content-Digest": digest})
+
+    def do_DELETE(self):
+        if not self._authorized():
+            return None
+        digest = self.path.rsplit("/", 1)[1]
+        if not self.deletes_allowed:
+            return self._answer(405, b'{"errors": [{"code": "UNSUPPORTED"}]}')
+        if digest not in self.tags.values():
+            return self._answer(404, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')
+        self.deletes.append(digest)
+        for tag in [t for t, d in self.tags.items() if d == digest]:
+            del self.tags[tag]
+        return self._answer(202)
+
+
+OTHER = "sha256:" + "b" * 64
+
+
+@pytest.fixture
+def deleting_registry():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DeletingRegistry)
+    _DeletingRegistry.tags = {"v1": DIGEST, "release-1": DIGEST, "v2": OTHER}
+    _DeletingRegistry.deletes = []
+    _DeletingRegistry.deletes_allowed = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_tags_follows_the_pages_of_the_listing(deleting_registry):
+    assert client(deleting_registry).tags() == ["release-1", "v1", "v2"]
+
+
+def test_tags_of_a_repository_the_registry_does_not_know_is_empty(deleting_registry):
+    _DeletingRegistry.tags = {}
+    assert client(deleting_registry).tags() == []
+
+
+def test_delete_removes_a_manifest_and_every_tag_on_it(deleting_registry):
+    registry_client = client(deleting_registry)
+    assert registry_client.delete(DIGEST) is True
+    assert registry_client.tags() == ["v2"]
+    assert registry_client.delete(DIGEST) is False  # already gone: not an error
+
+
+def test_delete_refuses_a_tag_before_asking_the_registry(deleting_registry):
+    with pytest.raises(registry_v2.RegistryError, match="Only a manifest digest"):
+        client(deleting_registry).delete("v1")
+    assert _DeletingRegistry.deletes == []
+
+
+def test_a_registry_that_forbids_deletes_says_which_setting_allows_them(deleting_registry):
+    _DeletingRegistry.deletes_allowed = False
+    with pytest.raises(registry_v2.RegistryError, match=r"storage\.delete\.enabled: true") as caught:
+        client(deleting_registry).delete(DIGEST)
+    assert caught.value.status == 405
+
+
+def test_digests_to_delete_names_each_manifest_once():
+    assert registry_v2.digests_to_delete({"v1": OTHER, "latest": OTHER, "v0": DIGEST, "gone": None}) == sorted(
+        [OTHER, DIGEST]
+    )
+    assert registry_v2.digests_to_delete({}) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "ecr"),
+    [
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com", True),
+        ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", True),
+        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", True),
+        ("127.0.0.1:29050", False),
+        ("registry.example.com", False),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example", False),
+    ],
+)
+def test_only_ecr_deletes_the_images_with_the_repository(host, ecr):
+    assert registry_v2.deletes_images_with_repository(host) is ecr
+
+
+def _run_images_absent(capsys, address, check_mode=False, **extra):
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.shipyard.fargate.plugins.modules import registry_images_absent
+
+    args = {
+        "repository": f"{address}/shop/web",
+        "username": "AWS",
+        "password": GOOD_PASSWORD,
+        "_ansible_check_mode": check_mode,
+        "_ansible_diff": True,
+        **extra,
+    }
+    with patch_module_args(args), pytest.raises(SystemExit):
+        registry_images_absent.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_module_deletes_every_image_and_a_rerun_changes_nothing(deleting_registry, capsys):
+    result = _run_images_absent(capsys, deleting_registry)
+    assert result["changed"] is True
+    assert result["deleted_tags"] == ["release-1", "v1", "v2"]
+    assert sorted(_DeletingRegistry.deletes) == sorted([DIGEST, OTHER])  # each manifest once
+    assert result["diff"] == {"before": {"tags": ["release-1", "v1", "v2"]}, "after": {"tags": []}}
+    assert GOOD_PASSWORD not in json.dumps(result)
+    assert client(deleting_registry).tags() == []
+    again = _run_images_absent(capsys, deleting_registry)
+    assert (again["changed"], again["deleted_tags"]) == (False, [])
+
+
+def test_the_module_in_check_mode_lists_what_it_would_delete_and_deletes_nothing(deleting_registry, capsys):
+    result = _run_images_absent(capsys, deleting_registry, check_mode=True)
+    assert (result["changed"], result["deleted_digests"]) == (True, sorted([DIGEST, OTHER]))
+    assert _DeletingRegistry.deletes == []
+    assert client(deleting_registry).tags() == ["release-1", "v1", "v2"]
+
+
+def test_the_module_leaves_ecr_to_the_repository_deletion(capsys):
+    # No server at all: on ECR the module must not even ask.
+    result = _run_images_absent(capsys, "123456789012.dkr.ecr.us-east-1.amazonaws.com")
+    assert result["changed"] is False
+    assert "ECR deletes" in result["skipped_reason"]
