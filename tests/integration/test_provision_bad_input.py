@@ -86,10 +86,10 @@ NAMED_CASES = [
         id="uppercase-host",
     ),
     pytest.param(
-        {"api": {"shipyard_service_secrets": {}}},
-        ["shipyard_service_secrets of api is empty"],
-        ["secrets_json"],
-        id="empty-secrets",
+        {"api": {"shipyard_service_secrets": {"API-KEY": "local-only-not-a-secret"}}},
+        ["shipyard_service_secrets of api has names that are not environment variable names", "bad names: API-KEY"],
+        ["secrets_json", "local-only-not-a-secret"],
+        id="bad-secret-name",
     ),
     pytest.param(
         {"api": {"service_cpu": "big", "service_environment": ["NODE_ENV"]}},

@@ -189,10 +189,11 @@ def webhook():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, base_image, source, images, webhook):
-    """A copy of the local inventory: its own stack name and zone, quick health checks, a random secret per service.
+    """A copy of the local inventory: its own stack name and zone, quick health checks, a random secret for `web`.
 
-    `api` keeps the inventory's image tag (`initial`, never pushed here) and runs simulated healthy tasks
-    (SHIPYARD_SIMULATE), so that it is a real second service of the stack without a build of its own.
+    `api` keeps the inventory's image tag (`initial`, never pushed here), runs simulated healthy tasks
+    (SHIPYARD_SIMULATE), so that it is a real second service of the stack without a build of its own, and has no
+    secrets at all (`shipyard_service_secrets` unset).
     """
     name = f"fl{uuid.uuid4().hex[:8]}"
     path = tmp_path_factory.mktemp("inventory") / "local"
@@ -207,18 +208,16 @@ def stack(tmp_path_factory, base_image, source, images, webhook):
         "shipyard_notify_webhook_url": webhook.url,  # a secret: the token must appear in no output
     }
     (path / "group_vars" / "all" / "zz_test.yml").write_text(yaml.safe_dump(settings))
-    secrets = {host: f"s3cr3t-{uuid.uuid4().hex}" for host in SERVICES}
-    for host, secret in secrets.items():
+    secrets = {"web": f"s3cr3t-{uuid.uuid4().hex}"}
+    for host in SERVICES:
         host_file = path / "host_vars" / f"{host}.yml"
         host_vars = yaml.safe_load(host_file.read_text())
         if host == "web":  # the stack's Postgres, with a random part the URL carries: it must appear in no output
             url = host_vars["shipyard_service_secrets"]["DATABASE_URL"]
-            host_vars["shipyard_service_secrets"] = {"DATABASE_URL": f"{url}?application_name={secret}"}
-        else:
-            host_vars["shipyard_service_secrets"] = {"DATABASE_URL": f"postgresql://app:{secret}@127.0.0.1:5432/app"}
-        if host == "web":
+            host_vars["shipyard_service_secrets"] = {"DATABASE_URL": f"{url}?application_name={secrets[host]}"}
             host_vars["image_source_dir"] = str(source["path"])
-        else:
+        else:  # a service without secrets: no secret, no `secrets` in its task definition, nothing to read
+            del host_vars["shipyard_service_secrets"]
             host_vars["service_environment"] = {**host_vars["service_environment"], "SHIPYARD_SIMULATE": "start=1"}
         host_file.write_text(yaml.safe_dump(host_vars))
     return {
@@ -265,6 +264,14 @@ def _deploy(play, *args: str):
 
 
 # --- what a user looks at -----------------------------------------------------------------------------------------
+
+
+def _role_policies(aws, role_arn: str) -> str:
+    """Every inline policy document of a role, as one JSON text."""
+    iam = aws("iam")
+    role = role_arn.rsplit("/", 1)[-1]
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    return json.dumps([iam.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"] for n in names])
 
 
 def _ours(aws, name):
@@ -517,7 +524,7 @@ def test_05_every_resource_has_its_settings(stack, aws):
     assert len(ours["vpcs"]) == 1
     assert sorted(ours["target_groups"]) == sorted(f"{name}-{h}" for h in SERVICES)
     assert sorted(ours["repositories"]) == sorted(f"{name}/{h}" for h in SERVICES)
-    assert sorted(ours["secrets"]) == sorted(f"{name}/{h}" for h in SERVICES)
+    assert ours["secrets"] == [f"{name}/web"]  # api has no secrets: no secret at all
     assert len(ours["roles"]) == 4  # execution + task role per service
 
     ec2, ecs, elb = aws("ec2"), aws("ecs"), aws("elbv2")
@@ -549,9 +556,15 @@ def test_05_every_resource_has_its_settings(stack, aws):
         task_definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
         assert (task_definition["cpu"], task_definition["memory"]) == ("512", "1024")
         container = task_definition["containerDefinitions"][0]
-        assert [s["name"] for s in container["secrets"]] == ["DATABASE_URL"]
-        assert container["secrets"][0]["valueFrom"].endswith(":DATABASE_URL::")
-        assert stack["secrets"][host] not in json.dumps(container.get("environment", []))
+        execution_policies = _role_policies(aws, task_definition["executionRoleArn"])
+        if host == "web":
+            assert [s["name"] for s in container["secrets"]] == ["DATABASE_URL"]
+            assert container["secrets"][0]["valueFrom"].endswith(":DATABASE_URL::")
+            assert stack["secrets"][host] not in json.dumps(container.get("environment", []))
+            assert "secretsmanager:GetSecretValue" in execution_policies
+        else:  # a service without secrets runs without any, and its execution role reads none
+            assert container.get("secrets", []) == []
+            assert "secretsmanager" not in execution_policies
 
         group = ec2.describe_security_groups(GroupIds=network["securityGroups"])["SecurityGroups"][0]
         assert [(p["FromPort"], p["ToPort"]) for p in group["IpPermissions"]] == [(3000, 3000)]
@@ -637,7 +650,8 @@ def _ci_inventory(stack, folder: Path) -> str:
     for host in SERVICES:
         host_file = path / "host_vars" / f"{host}.yml"
         host_vars = yaml.safe_load(host_file.read_text())
-        host_vars["shipyard_service_secrets"] = {"DATABASE_URL": "{{ vault_database_url_only_the_ops_machine_has }}"}
+        if "shipyard_service_secrets" in host_vars:
+            host_vars["shipyard_service_secrets"] = {"DATABASE_URL": "{{ vault_db_url_only_the_ops_machine_has }}"}
         host_file.write_text(yaml.safe_dump(host_vars))
     # The webhook URL too is a secret a CI job gets from its environment (SHIPYARD_NOTIFY_WEBHOOK_URL), not a vault.
     settings = path / "group_vars" / "all" / "zz_test.yml"
