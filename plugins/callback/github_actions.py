@@ -101,6 +101,17 @@ def service_entry(host: str, seen: dict) -> dict:
     return entry
 
 
+def merge_rollout(earlier: dict | None, later: dict) -> dict:
+    """The rollout a host reports when it ran more than one: a later rollout back to the task definition the earlier
+    one replaced is that rollout's rollback (the service role rolls back after a failed public URL check), not the
+    host's deploy: the earlier rollout stays, with the later one as its `rollback`. Any other later rollout wins."""
+    previous = (earlier or {}).get("previous_task_definition_arn")
+    if earlier and previous and later.get("task_definition_arn") == previous:
+        rollback = {key: later.get(key) for key in ("task_definition_arn", "verdict", "message") if key in later}
+        return {**earlier, "rollback": rollback}
+    return later
+
+
 def build_report(
     hosts: dict, playbook: str | None = None, seconds: float | None = None, source: dict | None = None
 ) -> dict:
@@ -321,7 +332,7 @@ class CallbackModule(CallbackBase):
             seen.setdefault("facts", {}).update(published)
         rollout = self._rollout(result)
         if rollout:
-            seen["rollout"] = rollout
+            seen["rollout"] = merge_rollout(seen.get("rollout"), rollout)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         seen = self._seen(result)
@@ -329,7 +340,7 @@ class CallbackModule(CallbackBase):
             return
         rollout = self._rollout(result)
         if rollout:
-            seen["rollout"] = rollout
+            seen["rollout"] = merge_rollout(seen.get("rollout"), rollout)
         seen["failure"] = {
             "task": result._task.get_name(),
             "action": result._task.action,

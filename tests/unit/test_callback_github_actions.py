@@ -205,3 +205,33 @@ def test_the_callback_writes_nothing_where_no_variable_points(tmp_path, monkeypa
     callback.v2_playbook_on_stats(_stats(failures=["web"]))
     assert list(tmp_path.iterdir()) == []
     assert "::error" not in capsys.readouterr().out
+
+
+def test_a_failed_public_url_check_reports_the_deploy_with_its_rollback_not_the_rollback_as_the_deploy(github):
+    """The service role rolls back after a failed URL check with a second ecs_rollout (to the previous task
+    definition), then fails: the row is the deploy's (its task definition), with the rollback under it."""
+    callback = gha.CallbackModule()
+    deploy = {**_succeeded()["rollout"], "previous_task_definition_arn": PREVIOUS}
+    callback.v2_runner_on_ok(_result("web", "shipyard.fargate.ecs_rollout", deploy))
+    back = {"verdict": "SUCCEEDED", "changed": True, "task_definition_arn": PREVIOUS, "message": "web: completed"}
+    callback.v2_runner_on_ok(_result("web", "shipyard.fargate.ecs_rollout", back))
+    message = f"The rollout to {TD} completed, but the service failed its public URL check: HTTP 500"
+    callback.v2_runner_on_failed(
+        _result("web", "ansible.builtin.fail", {"msg": message}, "Fail with what the URL said")
+    )
+    callback.v2_playbook_on_stats(_stats(failures=["web"]))
+    (web,) = json.loads(github["report.json"].read_text())["services"]
+    assert (web["verdict"], web["task_definition_arn"], web["reason"]) == ("FAILED", TD, message)
+    assert web["rollout"]["rollback"] == {
+        "task_definition_arn": PREVIOUS,
+        "verdict": "SUCCEEDED",
+        "message": back["message"],
+    }
+    assert "Rolled back to `shop-web:6`: SUCCEEDED" in github["summary.md"].read_text()
+
+
+def test_a_later_rollout_to_another_task_definition_replaces_the_earlier_one():
+    first = {"verdict": "SUCCEEDED", "task_definition_arn": PREVIOUS, "previous_task_definition_arn": None}
+    second = {"verdict": "SUCCEEDED", "task_definition_arn": TD, "previous_task_definition_arn": PREVIOUS}
+    assert gha.merge_rollout(first, second) == second
+    assert gha.merge_rollout(None, second) == second
