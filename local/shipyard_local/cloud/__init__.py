@@ -5,10 +5,11 @@ the collection artifact. :func:`install` is called once, after the server is bui
 
 - :mod:`.patches` extends moto's ECS and ELBv2 request handlers;
 - :mod:`.ecs` is the engine: one reconcile thread, one lock shared with those handlers (a package, one file per
-  concern: engine, tasks, lifecycle, health, secrets);
+  concern: engine, tasks, lifecycle, health, secrets, deployments);
 - :mod:`.clock` is its time: real, ``SHIPYARD_TIME_SCALE`` times faster, or virtual in unit tests;
 - :mod:`.runners` make tasks happen (``docker``: real containers; ``simulated``: a scripted story);
-- :mod:`.lb` (when present) serves the ALB listeners on ``config.lb_port``.
+- :mod:`.lb` (when present) serves the ALB listeners on ``config.lb_port``;
+- :mod:`.shapes` checks the local cloud's own answers against botocore's output shapes (tests).
 
 State lives in memory only: stopping the emulator forgets every service, task and target.
 """

@@ -10,7 +10,9 @@ sees a half-done reconcile step. The changed handlers:
   and environment overrides, awsvpc network configuration, ``startedBy``), not moto's never-running ones (EC2 and
   EXTERNAL launch types, and capacity providers other than FARGATE / FARGATE_SPOT, stay moto's);
 - StopTask stops an engine task the way ECS does (drain, then stop; stopCode UserInitiated);
-- DescribeTargetHealth reports what the engine knows about the targets it registered.
+- DescribeTargetHealth reports what the engine knows about the targets it registered;
+- ListServiceDeployments, DescribeServiceDeployments, StopServiceDeployment and DescribeServiceRevisions (moto has
+  none of them) answer from the engine's service deployments (:mod:`.ecs.deployments`).
 
 :func:`install` patches the classes once per process and points them at an engine; installing again only
 points them at the new engine. :func:`uninstall` puts moto's own handlers back (unit tests that drive an engine
@@ -218,6 +220,54 @@ def _patch() -> None:
             raise EcsClientException(error.message) from None
         return ActionResult({"tasks": tasks, "failures": []})
 
+    def deployment_api(call):
+        """Answer a service deployment request from the engine; its refusals become ECS's errors."""
+        from moto.ecs.exceptions import ECSException
+
+        from .ecs.deployments import DeploymentApiError
+
+        try:
+            return ActionResult(call())
+        except DeploymentApiError as error:
+            raise ECSException(error.code, error.message) from None
+
+    def list_service_deployments(self) -> ActionResult:
+        given = self._get_param("service") or ""
+        cluster = self._get_param("cluster")
+        if not cluster and given.count("/") == 2:  # a service ARN names its cluster (long ARN format)
+            cluster = given.split("/")[1]
+        service = self.ecs_backend._get_service(cluster or "default", given)
+        return deployment_api(
+            lambda: _engine().list_service_deployments(
+                service,
+                self._get_param("status"),
+                self._get_param("createdAt"),
+                self._get_param("nextToken"),
+                self._get_param("maxResults"),
+            )
+        )
+
+    def describe_service_deployments(self) -> ActionResult:
+        return deployment_api(
+            lambda: _engine().describe_service_deployments(self._get_param("serviceDeploymentArns") or [])
+        )
+
+    def describe_service_revisions(self) -> ActionResult:
+        return deployment_api(
+            lambda: _engine().describe_service_revisions(self._get_param("serviceRevisionArns") or [])
+        )
+
+    def stop_service_deployment(self) -> ActionResult:
+        return deployment_api(
+            lambda: _engine().stop_service_deployment(
+                self._get_param("serviceDeploymentArn") or "", self._get_param("stopType")
+            )
+        )
+
+    replace(ECS, "list_service_deployments", list_service_deployments)
+    replace(ECS, "describe_service_deployments", describe_service_deployments)
+    replace(ECS, "describe_service_revisions", describe_service_revisions)
+    replace(ECS, "stop_service_deployment", stop_service_deployment)
     replace(ECS, "run_task", run_task)
     replace(ECS, "create_service", create_service)
     replace(ECS, "update_service", update_service)

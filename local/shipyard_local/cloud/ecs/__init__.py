@@ -21,6 +21,10 @@ backends, and makes a service behave as AWS documents it, observable through the
 - **Circuit breaker.** ``failedTasks`` of the PRIMARY deployment reaching
   :func:`..rules.circuit_breaker_threshold` fails the deployment; with ``rollback`` a new deployment goes
   back to the task definition of the last COMPLETED deployment, keeping its running tasks.
+- **Service deployments** (:mod:`.deployments`): every deployment CreateService / UpdateService starts has a service
+  deployment and a target service revision; ListServiceDeployments, DescribeServiceDeployments,
+  StopServiceDeployment (rollback) and DescribeServiceRevisions answer in botocore's shapes, the status following
+  the rollout (SUCCESSFUL, STOPPED when superseded, ROLLBACK_IN_PROGRESS -> ROLLBACK_SUCCESSFUL, ...).
 - **Events** in ECS's wording, newest first.
 - **Standalone tasks.** RunTask (launch type or capacity provider FARGATE, awsvpc ``networkConfiguration``,
   ``overrides.containerOverrides`` with ``command`` and ``environment``, ``startedBy``, ``group``, ``count``) makes
@@ -46,6 +50,7 @@ Where each concern lives (one file each):
 - :mod:`.lifecycle`: a task's states, from PROVISIONING to STOPPED;
 - :mod:`.health`: target registration, health checks, unhealthy tasks, draining;
 - :mod:`.secrets`: container secrets from Secrets Manager / SSM (:func:`resolve_secret`);
+- :mod:`.deployments`: service deployments and service revisions (the ECS deployment API);
 - :mod:`.records`: what the engine keeps next to moto's objects.
 """
 

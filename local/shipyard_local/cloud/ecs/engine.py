@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import rules
 from ..clock import Clock, RealClock
+from .deployments import ServiceDeploymentTracker
 from .health import TargetHealthChecks
 from .lifecycle import TaskLifecycle
 from .records import PENDING_STATES, ServiceRecord, Target, TaskRecord
@@ -37,7 +38,7 @@ def _short(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 
 
-class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks):
+class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks, ServiceDeploymentTracker):
     """Reconciles every ECS service of the emulator, every ``TICK_SECONDS``, under :attr:`lock`.
 
     The patched moto request handlers (:mod:`.patches`) take the same lock, so an HTTP reader always
@@ -68,6 +69,7 @@ class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks):
         self._runners: dict[str, Any] = dict(runners or {})
         self.tasks: dict[str, TaskRecord] = {}
         self.services: dict[str, ServiceRecord] = {}
+        self._sd_init()  # service deployments and revisions (.deployments)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="shipyard-health")
@@ -208,14 +210,21 @@ class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks):
         if created and service.deployments:
             deployment = service.deployments[0]
             deployment.update(
+                createdAt=self.clock.wall(),  # the engine's clock, as every later deployment's
+                updatedAt=self.clock.wall(),
                 runningCount=0,
                 pendingCount=0,
                 failedTasks=0,
                 rolloutState="IN_PROGRESS",
                 rolloutStateReason=f"ECS deployment {deployment['id']} in progress.",
             )
+            self.open_service_deployment(service, deployment)
 
-    def new_deployment(self, service, task_definition: str, reason: str | None = None) -> dict:
+    def new_deployment(
+        self, service, task_definition: str, reason: str | None = None, *, rollback: bool = False
+    ) -> dict:
+        """A new PRIMARY deployment of ``task_definition``. Unless it is a ``rollback`` (:meth:`roll_back`), it
+        gets its own service deployment (:meth:`open_service_deployment`: the unfinished one before is STOPPED)."""
         from moto.moto_api._internal import mock_random
 
         deployment_id = f"ecs-svc/{mock_random.randint(10**18, 10**19 - 1)}"
@@ -242,7 +251,28 @@ class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks):
         service.deployments.insert(0, deployment)
         service.task_definition = task_definition
         self.services.setdefault(service.arn, ServiceRecord(service.arn)).steady = False
+        if not rollback:
+            self.open_service_deployment(service, deployment)
         return deployment
+
+    def roll_back(self, service, task_definition: str, reason: str, revision_arn: str | None, rolled_back: str) -> dict:
+        """A new PRIMARY deployment back to ``task_definition`` (the revision ``revision_arn``) from the deployment
+        ``rolled_back`` (an id): the tasks still running that definition, other than the rolled-back deployment's, stay
+        as the rollback's tasks. The service deployment that rolls back keeps its ARN."""
+        rollback = self.new_deployment(service, task_definition, reason, rollback=True)
+        if revision_arn is None:
+            revision_arn = self._new_revision(service, task_definition).arn
+        self.services[service.arn].revisions[rollback["id"]] = revision_arn
+        for task in self._service_tasks(service):
+            if (
+                task.alive
+                and task.task.task_definition_arn == task_definition
+                and task.deployment_id not in (rollback["id"], rolled_back)
+            ):
+                task.deployment_id = rollback["id"]
+                task.task.started_by = rollback["id"]
+        self.event(service, f"rolling back to deployment {rollback['id']}.")
+        return rollback
 
     def event(self, service, message: str) -> None:
         text = f"(service {service.name}) {message}"
@@ -271,6 +301,8 @@ class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks):
         record = self.services[service.arn]
         tasks = self._service_tasks(service)
         if service.status != "ACTIVE" or not service.deployments:
+            if service.status != "ACTIVE":
+                self.forget_service_deployments(service.arn)
             for task in tasks:
                 if task.alive:
                     self._request_stop(service, task, "ServiceSchedulerInitiated", "Service was deleted", now)
@@ -335,10 +367,12 @@ class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks):
             primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
             primary["updatedAt"] = self.clock.wall()
             record.last_completed_task_definition = primary["taskDefinition"]
+            record.last_revision = record.revisions.get(primary["id"], record.last_revision)
             self.event(service, f"(deployment {primary['id']}) deployment completed.")
         if settled and primary["rolloutState"] == "COMPLETED" and not record.steady:
             record.steady = True
             self.event(service, "has reached a steady state.")
+        self.track_service_deployments(service)
 
     @staticmethod
     def _task_list(tasks: list[TaskRecord]) -> str:
@@ -379,19 +413,18 @@ class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks):
         deployment["rolloutState"] = "FAILED"
         deployment["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
         self.event(service, f"(deployment {deployment['id']}) deployment failed: tasks failed to start.")
-        previous = self.services[service.arn].last_completed_task_definition
+        service_record = self.services[service.arn]
+        previous = service_record.last_completed_task_definition
+        rollback = None
         if breaker.get("rollback") and previous:
-            rollback = self.new_deployment(
+            rollback = self.roll_back(
                 service,
                 previous,
                 f"ECS deployment circuit breaker: rolling back to deploymentId {deployment['id']}.",
+                service_record.last_revision,
+                deployment["id"],
             )
-            # The tasks still running the definition we go back to stay: they become the rollback's tasks.
-            for task in self._service_tasks(service):
-                if task.alive and task.task.task_definition_arn == previous and task.deployment_id != deployment["id"]:
-                    task.deployment_id = rollback["id"]
-                    task.task.started_by = rollback["id"]
-            self.event(service, f"rolling back to deployment {rollback['id']}.")
+        self.service_deployment_failed(service, deployment, rollback)
 
     def user_stop(self, task_arn_or_id: str, reason: str | None) -> Any:
         record = self.tasks.get(task_arn_or_id) or next(

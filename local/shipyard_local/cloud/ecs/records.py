@@ -68,6 +68,8 @@ class ServiceRecord:
     last_completed_task_definition: str | None = None
     steady: bool = False
     retry_at: float = 0.0  # after "unable to place a task": when to try again
+    revisions: dict[str, str] = field(default_factory=dict)  # engine deployment id -> service revision ARN
+    last_revision: str | None = None  # the revision of the last COMPLETED deployment (its task definition: above)
 
 
 class _EngineTask:
