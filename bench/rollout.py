@@ -113,10 +113,15 @@ STORIES = {
     )
 }
 # ours-0: ecs_rollout without its stability window (stable_for: 0): what the window costs and what it catches.
-TOOLS = ("ours", "ours-0", "aws-cli", "ecs-deploy")
+# ours-cutover: success at cutover (success_at: cutover), on the stories that succeed behind a load balancer; without
+# the window, as ours-0 (with it, on the local cloud's 3 s deregistration delay, the window ends after the old tasks
+# are gone either way: its row would be ours' again).
+TOOLS = ("ours", "ours-0", "ours-cutover", "aws-cli", "ecs-deploy")
+OURS = ("ours", "ours-0", "ours-cutover")
 TOOL_LABELS = {
     "ours": "shipyard.fargate.ecs_rollout",
     "ours-0": "ecs_rollout, stable_for: 0",
+    "ours-cutover": "ecs_rollout, stable_for: 0, success_at: cutover",
     "aws-cli": "aws ecs wait services-stable",
     "ecs-deploy": "ecs deploy (fabfuel)",
 }
@@ -151,6 +156,18 @@ def per_minute(calls: int, seconds: float) -> float | None:
     return calls * 60.0 / seconds if seconds > 0 else None
 
 
+def busiest_minute(times: list[float]) -> int:
+    """The most calls made within any 60 s (the times of the calls, in seconds): what a limit of 60 calls a minute
+    is about, whether the tool ran for 10 s or 10 minutes."""
+    times = sorted(times)
+    most, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= 60.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
 def _num(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -167,6 +184,7 @@ def table(rows: list[dict]) -> str:
         "tool ran (s)",
         "API calls",
         "calls/min",
+        "busiest 60 s",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
@@ -180,6 +198,7 @@ def table(rows: list[dict]) -> str:
             _num(row.get("ran")),
             str(row.get("calls", "—")),
             _num(row.get("per_minute"), 0),
+            str(row.get("busiest_minute", "—")),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -191,29 +210,38 @@ def first_verdict_line(lines: list[tuple[float, str]]) -> tuple[float, str] | No
     return next(((at, text) for at, text in lines if pattern.match(text.strip())), None)
 
 
+VERDICT_WITHIN = 1.5  # issue 15: the verdict within 1.5 s of the decisive event
+CALLS_PER_MINUTE = 60  # ... with at most 60 AWS calls a minute
+
+
 def targets_check(rows: list[dict]) -> list[str]:
     """Ours against the issue's targets, one line each, from the measured rows."""
     out = []
     for row in rows:
-        if row["tool"] != "ours":
+        if row["tool"] not in OURS:
             continue
         gap = row.get("to_verdict")
-        rate = row.get("per_minute")
+        busiest = row.get("busiest_minute")
         # A success waits for the stability window too (it counts from the targets turning healthy, which comes
         # before the event, so this bound is generous by the time between the two).
         window = (row.get("stable_for") or 0) if row["success"] else 0
-        bound = "within 5 s of the first stopped task" if not row["success"] else "within 5 s of completion"
+        what = {True: "completion", False: "the first stopped task"}[row["success"]]
+        if row["tool"] == "ours-cutover":
+            what = "the cutover"
+        bound = f"within {VERDICT_WITHIN:g} s of {what}"
         if window:
             bound += f" plus the {window:g} s stability window"
+        who = f"{row['story']} ({TOOL_LABELS.get(row['tool'], row['tool'])})"
         if row.get("right", "yes") != "yes":
-            said = f"{row['story']}: MISSED: the verdict was not right ({row['verdict']})"
+            said = f"{who}: MISSED: the verdict was not right ({row['verdict']})"
         elif gap is None:
-            said = f"{row['story']}: no decisive event observed"
+            said = f"{who}: no decisive event observed"
         else:
-            met = "met" if gap <= 5 + window else "MISSED"
-            said = f"{row['story']}: verdict {gap:.1f} s after the event ({met}: {bound})"
-        if rate is not None:
-            said += f"; {rate:.0f} calls/min ({'met' if rate <= 60 else 'MISSED'}: at most 60)"
+            met = "met" if gap <= VERDICT_WITHIN + window else "MISSED"
+            said = f"{who}: verdict {gap:.1f} s after the event ({met}: {bound})"
+        if busiest is not None:
+            ok = "met" if busiest <= CALLS_PER_MINUTE else "MISSED"
+            said += f"; {busiest} calls in its busiest minute ({ok}: at most {CALLS_PER_MINUTE})"
         out.append(said)
     return out
 
@@ -375,6 +403,7 @@ class Observer(threading.Thread):
         super().__init__(daemon=True)
         self.service = service
         self.success_at: float | None = None
+        self.cutover_at: float | None = None  # new targets all healthy, every other target draining (or gone)
         self.first_stop: float | None = None
         self.first_stop_reason: str | None = None
         self.errors = 0
@@ -403,7 +432,11 @@ class Observer(threading.Thread):
         seen = time.time()
         service = svc.describe()
         primary = next((d for d in service["deployments"] if d["status"] == "PRIMARY"), None)
-        if not primary or primary["taskDefinition"] == svc.baseline or primary.get("rolloutState") != "COMPLETED":
+        if not primary or primary["taskDefinition"] == svc.baseline:
+            return
+        if self.cutover_at is None and svc.target_group is not None:
+            self._check_cutover(svc, primary, seen)
+        if primary.get("rolloutState") != "COMPLETED":
             return
         if primary["runningCount"] != primary["desiredCount"] or primary.get("pendingCount"):
             return
@@ -422,6 +455,22 @@ class Observer(threading.Thread):
         states = {h["Target"]["Id"]: h["TargetHealth"]["State"] for h in health}
         if len(ips) == primary["desiredCount"] and all(states.get(ip) == "healthy" for ip in ips):
             self.success_at = seen
+
+    def _check_cutover(self, svc: Service, primary: dict, seen: float) -> None:
+        if primary["runningCount"] != primary["desiredCount"] or primary.get("pendingCount"):
+            return
+        arns = svc.ecs.list_tasks(cluster=svc.cluster, serviceName="web", desiredStatus="RUNNING")["taskArns"]
+        tasks = svc.ecs.describe_tasks(cluster=svc.cluster, tasks=arns)["tasks"] if arns else []
+        ips = {
+            _ip(t)
+            for t in tasks
+            if t["taskDefinitionArn"] == primary["taskDefinition"] and t["lastStatus"] == "RUNNING"
+        }
+        health = svc.elb.describe_target_health(TargetGroupArn=svc.target_group)["TargetHealthDescriptions"]
+        states = {h["Target"]["Id"]: h["TargetHealth"]["State"] for h in health}
+        new_up = len(ips) == primary["desiredCount"] and all(states.get(ip) == "healthy" for ip in ips)
+        if new_up and all(state in ("draining", "unused") for ip, state in states.items() if ip not in ips):
+            self.cutover_at = seen
 
     def _check_stopped(self, svc: Service) -> None:
         arns = svc.ecs.list_tasks(cluster=svc.cluster, serviceName="web", desiredStatus="STOPPED")["taskArns"]
@@ -489,11 +538,21 @@ def tool_env(base: dict[str, str], endpoint: str) -> dict[str, str]:
 
 
 def run_ours(
-    svc: Service, story: Story, env: dict, proxy: CountingProxy, cap: float, tmp: Path, stable_for: int | None = None
+    svc: Service,
+    story: Story,
+    env: dict,
+    proxy: CountingProxy,
+    cap: float,
+    tmp: Path,
+    stable_for: int | None = None,
+    success_at: str | None = None,
 ) -> tuple:
-    """ecs_rollout through bench/rollout.yml, with its defaults (``stable_for`` None) or that stability window."""
+    """ecs_rollout through bench/rollout.yml, with its defaults (``stable_for`` None) or that stability window, and
+    its default success (``success_at`` None) or that one."""
     new = svc.task_definition(story.simulate, story.image)
     window = {} if stable_for is None else {"bench_stable_for": stable_for}
+    if success_at is not None:
+        window["bench_success_at"] = success_at
     result_file = tmp / f"{svc.cluster}.json"
     extra = tmp / f"{svc.cluster}-vars.json"
     extra.write_text(
@@ -537,6 +596,10 @@ def run_ours_without_window(svc, story, env, proxy, cap, tmp) -> tuple:
     return run_ours(svc, story, env, proxy, cap, tmp, stable_for=0)
 
 
+def run_ours_at_cutover(svc, story, env, proxy, cap, tmp) -> tuple:
+    return run_ours(svc, story, env, proxy, cap, tmp, stable_for=0, success_at="cutover")
+
+
 def run_cli(svc: Service, story: Story, env: dict, proxy: CountingProxy, cap: float, _tmp: Path) -> tuple:
     new = svc.task_definition(story.simulate, story.image)
     penv = tool_env(env, proxy.url)
@@ -576,7 +639,13 @@ def run_ecs_deploy(svc: Service, story: Story, env: dict, proxy: CountingProxy, 
     return run, verdict, None, {}
 
 
-RUNNERS = {"ours": run_ours, "ours-0": run_ours_without_window, "aws-cli": run_cli, "ecs-deploy": run_ecs_deploy}
+RUNNERS = {
+    "ours": run_ours,
+    "ours-0": run_ours_without_window,
+    "ours-cutover": run_ours_at_cutover,
+    "aws-cli": run_cli,
+    "ecs-deploy": run_ecs_deploy,
+}
 
 
 def _right(story: Story, run: ToolRun, svc: Service) -> str:
@@ -590,7 +659,7 @@ def _right(story: Story, run: ToolRun, svc: Service) -> str:
 
 
 def measure(clients, emulator: str, env: dict, story: Story, tool: str, caps: dict, tmp: Path) -> dict:
-    short = {"ours": "ours", "ours-0": "ours0", "aws-cli": "cli", "ecs-deploy": "fab"}[tool]
+    short = {"ours": "ours", "ours-0": "ours0", "ours-cutover": "cut", "aws-cli": "cli", "ecs-deploy": "fab"}[tool]
     name = f"bench-{story.name.replace('_', '-')[:12].strip('-')}-{short}-{uuid.uuid4().hex[:6]}"
     svc = Service(clients, name, story.breaker_rollback, story.load_balancer)
     try:
@@ -603,10 +672,17 @@ def measure(clients, emulator: str, env: dict, story: Story, tool: str, caps: di
             requests = [(at, op) for at, op in proxy.requests if run.started - 1 <= at <= end + 0.5]
         # The decisive event may come after a tool that exits early: keep looking for a while.
         deadline = time.time() + AFTER_EXIT
-        while time.time() < deadline and (observer.success_at if story.success else observer.first_stop) is None:
+        cutover = tool == "ours-cutover"
+
+        def decisive():
+            if not story.success:
+                return observer.first_stop
+            return observer.cutover_at if cutover else observer.success_at
+
+        while time.time() < deadline and decisive() is None:
             time.sleep(POLL)
         observer.stop()
-        event = observer.success_at if story.success else observer.first_stop
+        event = decisive()
         first_call = requests[0][0] if requests else None
         window = (end - first_call) if first_call else None
         row = {
@@ -617,7 +693,13 @@ def measure(clients, emulator: str, env: dict, story: Story, tool: str, caps: di
             "rc": run.returncode,
             "right": _right(story, run, svc),
             "event": event,
-            "event_kind": ("completed + targets healthy" if story.load_balancer else "completed + tasks running")
+            "event_kind": (
+                "new targets healthy + old draining"
+                if cutover
+                else "completed + targets healthy"
+                if story.load_balancer
+                else "completed + tasks running"
+            )
             if story.success
             else "first new task stoppedAt",
             "first_stop_reason": observer.first_stop_reason,
@@ -627,6 +709,7 @@ def measure(clients, emulator: str, env: dict, story: Story, tool: str, caps: di
             "calls": len(requests),
             "window": window,
             "per_minute": per_minute(len(requests), window) if window else None,
+            "busiest_minute": busiest_minute([at for at, _op in requests]),
             "operations": dict(Counter(op for _, op in requests).most_common()),
             "observer_errors": observer.errors,
             **notes,
@@ -701,14 +784,16 @@ Generated by `make bench` (`bench/rollout.py`, see `bench/README.md`); re-runnin
 
 The waiters roll the same service out on the local cloud, story by story: `shipyard.fargate.ecs_rollout` with
 its defaults (through `ansible-playbook`; its stability window `stable_for` on), the same without the window
-(`stable_for: 0`: what the window costs and what it catches), `aws ecs wait services-stable` after
-`aws ecs update-service`, and fabfuel's `ecs deploy` with its defaults (it registers the new revision itself,
+(`stable_for: 0`: what the window costs and what it catches), the same with success at cutover
+(`stable_for: 0, success_at: cutover`, on the healthy story behind a load balancer), `aws ecs wait services-stable`
+after `aws ecs update-service`, and fabfuel's `ecs deploy` with its defaults (it registers the new revision itself,
 `-e app SHIPYARD_SIMULATE ...`).
 
 - **event**: for a healthy rollout, when the new deployment was PRIMARY and COMPLETED with all its targets
   healthy (side poller over boto3, every {POLL} s, not counted as the tool's calls); for a failure, the
-  `stoppedAt` of the first new task that stopped. Ours with its window succeeds only once every new target has been
-  healthy for the window, counted from when they turned healthy (before the event: the old tasks drain first).
+  `stoppedAt` of the first new task that stopped; for success at cutover, when every new target was healthy and
+  every old one draining. Ours with its window succeeds only once every new target has been healthy for the window,
+  counted from when they turned healthy (before the event: the old tasks drain first).
 - **right?**: whether the verdict was true: exit 0 with the new revision serving for a healthy rollout, a non-zero
   exit for a failing one (`none`: stopped before it said anything).
 - **event → verdict**: seconds from the event to the verdict. Ours prints its verdict line (`web: failed: ...`)
@@ -716,6 +801,7 @@ its defaults (through `ansible-playbook`; its stability window `stable_for` on),
 - **event → exit**: seconds from the event to the tool's exit (ours: after its rollback, by default, finished).
 - **calls/min**: the tool's AWS API calls (counted by a proxy between the tool and the emulator) per minute,
   from its first call to its exit. Ours includes its UpdateService and, on failure, its rollback and wait.
+- **busiest 60 s**: the most of those calls within any 60 s (a run shorter than a minute: all of them).
 
 ## Measured
 
@@ -727,8 +813,9 @@ Load average (1 min) {load["before"][0]:.2f} before, {load["after"][0]:.2f} afte
 
 {table(rows)}
 
-Ours against the targets (failure reported within 5 s of the first stopped task, success within 5 s of completion
-plus healthy targets and the stability window, at most 60 calls per minute):
+Ours against issue 15's targets (the verdict within {VERDICT_WITHIN:g} s of the decisive event: the first stopped
+task, completion with healthy targets or the cutover, plus the stability window for a success that waits for it; at
+most {CALLS_PER_MINUTE} calls in any minute):
 
 {checks}
 
@@ -816,12 +903,15 @@ def main(argv: list[str] | None = None) -> int:
                 aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106 - dummy
             )  # fmt: skip
 
-        caps = {"ours": args.cap, "ours-0": args.cap, "aws-cli": args.cap_cli, "ecs-deploy": args.cap}
+        caps = {"ours": args.cap, "ours-0": args.cap, "ours-cutover": args.cap, "aws-cli": args.cap_cli}
+        caps["ecs-deploy"] = args.cap
         load_before = os.getloadavg()
         rows = []
         with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as tmp:
             for story in stories:
                 for tool in tools:
+                    if tool == "ours-cutover" and not (story.success and story.load_balancer):
+                        continue  # no cutover to see: the same run as ours
                     print(f"== {story.name} / {tool}", flush=True)
                     row = measure(clients, emulator, env, story, tool, caps, Path(tmp))
                     rows.append(row)

@@ -2,10 +2,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The controller side of ``shipyard.fargate.ecs_rollout``: the waiting loop, live progress, rollback.
 
-The module does one AWS step per call (start, observe, logs, rollback) with the task's credentials and
-``module_defaults``; this plugin keeps the waiter's state between steps, decides with the pure functions
-of ``module_utils/rollout.py``, and prints one progress line per change (works in AWX and CI logs: plain
-lines, no spinner).
+The module does one step per run (start, observe, logs, rollback) with the task's credentials and
+``module_defaults``; this plugin keeps the waiter's state between steps, decides with the pure functions of
+``module_utils/rollout/``, and prints one progress line per change (works in AWX and CI logs: plain lines, no
+spinner).
+
+One module run per poll: the observe step gets the waiter's state (``rollout.wire``) and makes DescribeServices and
+the detail calls that poll needs (``rollout.loop.observe``) in the same run; the start step makes the wait's first
+poll too. The next poll's run starts as soon as the delay is known and sleeps in the module for what is left of it,
+so Python's start-up (about 0.5 s) overlaps the delay instead of adding to it.
 """
 
 from __future__ import annotations
@@ -13,18 +18,24 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.shipyard.fargate.plugins.module_utils import rollout
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import loop, model, progress, wire
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import service_deployments as deployments
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout.payloads import (
+    after_newest_event,
+    task_definition_label,
+)
 
 display = Display()
 
 MODULE = "shipyard.fargate.ecs_rollout"
-INTERNAL = ("step", "detail", "target_groups", "log_task_arn", "log_container", "log_task_definition", "rollback_to")
 NO_ROLLBACK = ("superseded", "service_missing", "service_inactive", "deployment_not_found")
+# A module run's start-up (process, AnsiballZ, imports) before its first estimate: what the first poll's run is
+# started ahead of its time by.
+STARTUP_GUESS = 0.4
 
 
 class StepFailed(Exception):
@@ -41,13 +52,15 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        internal = sorted(name for name in INTERNAL if name in args)
+        internal = sorted(name for name in args if name.startswith("_"))
         if internal:
             raise AnsibleActionFail(f"{', '.join(internal)}: internal options of {MODULE}, set by its action plugin")
         self._args = args
         self._task_vars = task_vars
         self._calls = 0
         self._last_service = None
+        self._startup = STARTUP_GUESS
+        self._overheads = []
         try:
             result.update(self._run(args))
         except StepFailed as failed:
@@ -58,81 +71,58 @@ class ActionModule(ActionBase):
             result["failed"] = True
         return result
 
-    # --- one AWS step through the module ---------------------------------------------------------------
+    # --- one step through the module -------------------------------------------------------------------
     def _step(self, name, **extra):
-        module_args = dict(self._args, step=name, **extra)
+        module_args = dict(self._args, _step=name, **extra)
         res = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=self._task_vars)
         if res.get("failed"):
             raise StepFailed(res)
         self._calls += int(res.get("api_calls") or 0)
         return res
 
-    def _fetch_service(self):
-        res = self._step("observe")
-        self._last_service = res.get("service")
-        return rollout.Observation(
-            service=res.get("service"), failures=tuple(res.get("failures") or ()), throttled=bool(res.get("throttled"))
-        )
+    def _poll(self, state, delay, elapsed):
+        """One poll, one module run: started now, it sleeps what is left of ``delay`` once Python is up."""
+        ahead = min(delay, self._startup)
+        began = time.monotonic()
+        res = self._step("observe", _state=wire.state_to_wire(state), _delay=delay - ahead, _elapsed=elapsed)
+        # What the run cost beyond its own work: next time, start that much ahead (the lowest seen: a poll that comes
+        # a little late is better than one that comes early and breaks the pace).
+        self._overheads.append(max(0.0, time.monotonic() - began - float(res.get("busy") or 0.0)))
+        self._startup = min(self._overheads[-5:])
+        observation = wire.observation_from_wire(res["observation"])
+        if observation.service is not None:
+            self._last_service = observation.service
+        return observation
 
-    def _fetch_detail(self, observation, _state, calls):
-        wanted = (("tasks", calls.tasks or calls.stopped), ("stopped", calls.stopped), ("targets", calls.targets))
-        detail = [name for name, ask in wanted if ask]
-        groups = []
-        for balancer in (observation.service or {}).get("loadBalancers") or []:
-            if balancer.get("targetGroupArn") and balancer["targetGroupArn"] not in groups:
-                groups.append(balancer["targetGroupArn"])
-        res = self._step("observe", detail=detail, target_groups=groups)
-        if res.get("throttled"):
-            return replace(observation, throttled=True)
-        health = res.get("target_health")
-        return replace(
-            observation,
-            tasks=tuple(res["tasks"]) if res.get("tasks") is not None else observation.tasks,
-            # A listing without targets (the stopped tasks' second look) keeps this poll's reading, if it had one.
-            target_health=health if health is not None else observation.target_health,
-        )
-
-    def _wait(self, state, options, service):
-        """Wait for the verdict, starting from ``service`` as the caller's last step returned it (no new call)."""
+    def _wait(self, state, options, first=None):
+        """Wait for the verdict; ``first``: the first poll, made already (the start step's)."""
         name = state.service_name or self._args["service"]
-
-        def report(line):
-            display.display(line)
-
-        outcome = rollout.wait_for(
-            self._fetch_service,
-            self._fetch_detail,
+        outcome = loop.run(
+            self._poll,
             state,
             options,
             clock=time.monotonic,
-            sleep=time.sleep,
             rng=random.SystemRandom(),
-            report=report,
-            now=lambda: datetime.now(timezone.utc),  # noqa: UP017 - datetime.UTC is 3.11+
-            initial=rollout.Observation(service=service) if service else None,
+            report=display.display,
+            first=first,
         )
         verdict = outcome.verdict
         # The verdict line first: the log tail read next only adds lines below the message's first one.
         display.display(f"{name}: {verdict.kind.lower()}: {verdict.message.splitlines()[0] if verdict.message else ''}")
-        if verdict.kind == rollout.FAILED and verdict.log_task_arn and self._args.get("log_lines", 20) != 0:
+        if verdict.kind == model.FAILED and verdict.log_task_arn and self._args.get("log_lines", 20) != 0:
             logs = self._step(
                 "logs",
-                log_task_arn=verdict.log_task_arn,
-                log_container=verdict.log_container,
-                log_task_definition=outcome.state.task_definition_arn,  # the failed tasks are the deployment's
+                _log_task_arn=verdict.log_task_arn,
+                _log_container=verdict.log_container,
+                _log_task_definition=outcome.state.task_definition_arn,  # the failed tasks are the deployment's
             )
-            verdict = rollout.attach_log_tail(verdict, logs.get("events"), int(self._args.get("log_lines") or 20))
+            verdict = progress.attach_log_tail(verdict, logs.get("events"), int(self._args.get("log_lines") or 20))
             outcome = replace(outcome, verdict=verdict)
         return outcome
 
     # --- the whole story ---------------------------------------------------------------------------------
     def _options(self):
-        return rollout.Options(
-            timeout=float(self._args.get("timeout", 600)),
-            tolerated_stopped_tasks=int(self._args.get("tolerated_stopped_tasks", 0)),
-            unhealthy_grace=float(self._args.get("unhealthy_grace", 60)),
-            stable_for=float(self._args.get("stable_for", rollout.DEFAULT_STABLE_FOR)),
-        )
+        return model.options_from(self._args)
 
     def _run(self, args):
         started = time.monotonic()
@@ -156,29 +146,35 @@ class ActionModule(ActionBase):
                 api_calls=self._calls,
             )
         options = self._options()
-        state = rollout.start_state(
-            start["service"],
+        service = start["service"]
+        # The same start state as the start step's first poll was made with (loop.start_state on the same answer).
+        state = loop.start_state(
+            service,
             deployment_id=args.get("deployment_id"),
-            task_definition_arn=start.get("task_definition_arn")
-            or (None if args.get("deployment_id") else _primary_task_definition(start["service"])),
+            task_definition_arn=loop.watched_task_definition(
+                service, start.get("task_definition_arn"), args.get("deployment_id")
+            ),
             previous_task_definition_arn=start.get("previous_task_definition_arn"),
         )
         state = replace(state, calls_before=self._calls, seconds_before=time.monotonic() - started)
-        outcome = self._wait(state, options, start["service"])
-        out = dict(base, **rollout.result(outcome))
+        first = None
+        if start.get("first_poll"):  # its calls are counted in calls_before already
+            first = replace(wire.observation_from_wire(start["first_poll"]), api_calls=0)
+            self._last_service = first.service or service
+        outcome = self._wait(state, options, first)
+        out = dict(base, **progress.result(outcome))
         out["api_calls"] = self._calls
         verdict = outcome.verdict
-        if verdict.kind == rollout.SUCCEEDED:
-            out["msg"] = verdict.message
+        out["msg"] = verdict.message
+        if verdict.kind == model.SUCCEEDED:
             out["elapsed"] = round(time.monotonic() - started, 1)
             return out
-        out["msg"] = verdict.message
         # ECS's circuit breaker rolls back whatever O(rollback) says: that rollback is always waited for.
         ours = args.get("rollback", True) or verdict.reason_code == "circuit_breaker_rollback"
         rollback = self._rollback(outcome, options) if ours else None
         if rollback is not None:
             out["rollback"] = rollback
-            out["msg"] += f"\nRollback to {rollout.task_definition_label(rollback['task_definition_arn'])}: "
+            out["msg"] += f"\nRollback to {task_definition_label(rollback['task_definition_arn'])}: "
             out["msg"] += rollback["message"]
             out["changed"] = True
         out["elapsed"] = round(time.monotonic() - started, 1)
@@ -191,26 +187,40 @@ class ActionModule(ActionBase):
             return None
         began = time.monotonic()
         name = state.service_name or self._args["service"]
-        if verdict.reason_code == "circuit_breaker_rollback" and verdict.rollback_deployment_id:
-            display.display(f"{name}: ECS's circuit breaker rolls back, waiting for {verdict.rollback_deployment_id}")
+        via = None
+        if verdict.reason_code == "circuit_breaker_rollback":
+            back_to = verdict.rollback_deployment_id or task_definition_label(state.previous_task_definition_arn)
+            display.display(f"{name}: ECS rolls back, waiting for {back_to}")
             # The poll that saw the rollback holds ECS's rollback deployment: the wait for it starts from there.
-            service = self._last_service or self._fetch_service().service
-            back = rollout.start_state(service, deployment_id=verdict.rollback_deployment_id)
+            service = self._last_service
+            if verdict.rollback_deployment_id:
+                back = loop.start_state(service, deployment_id=verdict.rollback_deployment_id)
+            elif state.previous_task_definition_arn:
+                back = loop.start_state(service, task_definition_arn=state.previous_task_definition_arn)
+            else:
+                return None
         else:
             target = state.previous_task_definition_arn
             if not target or target == state.task_definition_arn:
                 return None
-            display.display(f"{name}: rolling back to {rollout.task_definition_label(target)}")
-            service = self._step("rollback", rollback_to=target)["service"]
-            back = rollout.start_state(service, task_definition_arn=target)
+            display.display(f"{name}: rolling back to {task_definition_label(target)}")
+            extra = {"_rollback_to": target}
+            if state.service_deployment_arn and deployments.can_stop(state.service_deployment):
+                extra["_rollback_deployment"] = state.service_deployment_arn  # StopServiceDeployment (ROLLBACK)
+            answer = self._step("rollback", **extra)
+            service, via = answer["service"], answer.get("rollback_via")
+            back = loop.start_state(service, task_definition_arn=target)
         # What ECS said about the failed deployment is history for the rollback: only newer events count.
         back = replace(
             back,
-            since=rollout.after_newest_event(service) or back.since,
+            # The rollback's wait reads DescribeServices and the events: in ECS's deployment API a rollback is the
+            # failed service deployment's own ROLLBACK_* status, not a deployment of its own to find.
+            deployment_api=False,
+            since=after_newest_event(service) or back.since,
             calls_before=self._calls,
             seconds_before=state.seconds_before + state.elapsed + (time.monotonic() - began),
         )
-        back_outcome = self._wait(back, options, service)
+        back_outcome = self._wait(back, options)
         return {
             "verdict": back_outcome.verdict.kind,
             "reason_code": back_outcome.verdict.reason_code,
@@ -218,10 +228,6 @@ class ActionModule(ActionBase):
             "deployment_id": back_outcome.state.deployment_id,
             "task_definition_arn": back_outcome.state.task_definition_arn,
             "elapsed": round(time.monotonic() - began, 1),
+            "via": via or "ECS",
             "timeline": list(back_outcome.state.timeline),
         }
-
-
-def _primary_task_definition(service):
-    primary = next((d for d in service.get("deployments") or [] if d.get("status") == "PRIMARY"), None)
-    return (primary or {}).get("taskDefinition") or service.get("taskDefinition")

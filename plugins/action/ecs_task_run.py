@@ -5,7 +5,7 @@
 The module does one AWS step per call (start: DescribeTaskDefinition + RunTask; observe: DescribeTasks; stop:
 StopTask; logs: GetLogEvents) with the task's credentials and ``module_defaults``; this plugin keeps the loop
 (``wait_task``: every effect passed in, so recorded payloads replay through it), decides with pure functions
-(``judge``, ``failure_message``) built on the rollout's readers (``module_utils/rollout.py``: ``stopped_task``,
+(``judge``, ``failure_message``) built on the rollout's readers (``module_utils/rollout/``: ``stopped_task``,
 ``stopped_text``, ``attach_log_tail``, ``next_poll_delay``), and prints one progress line per status change.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.shipyard.fargate.plugins.module_utils import rollout
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import model, payloads, polling, progress
 
 display = Display()
 
@@ -37,7 +37,7 @@ class Judgement:
     exit_code: int | None = None
     stop_code: str | None = None
     stopped_reason: str | None = None
-    detail: str = ""  # the stopped task in words (rollout.stopped_text)
+    detail: str = ""  # the stopped task in words (progress.stopped_text)
 
     @property
     def done(self) -> bool:
@@ -55,10 +55,10 @@ def judge(task: dict | None, container: str, elapsed: float, timeout: float) -> 
     """Success only when the task STOPPED and ``container`` exited with 0; any other stop fails; past ``timeout``
     a task still going is TIMED_OUT. ``task``: DescribeTasks' ``tasks[0]`` (None: not found)."""
     if task is not None and task.get("lastStatus") == "STOPPED":
-        stopped = rollout.stopped_task(task, any_reason=True)
+        stopped = payloads.stopped_task(task, any_reason=True)
         code = exit_code_of(task, container)
         kind = SUCCEEDED if code == 0 else FAILED
-        return Judgement(kind, code, task.get("stopCode"), task.get("stoppedReason"), rollout.stopped_text(stopped))
+        return Judgement(kind, code, task.get("stopCode"), task.get("stoppedReason"), progress.stopped_text(stopped))
     if elapsed >= timeout:
         return Judgement(TIMED_OUT, None, None, None)
     return Judgement(WAITING)
@@ -71,8 +71,8 @@ def progress_line(label: str, task: dict | None, elapsed: float) -> str:
 
 
 def task_label(task_arn: str | None, task_definition_arn: str, container: str) -> str:
-    who = f"one-off task {rollout.task_id(task_arn)}" if task_arn else "one-off task"
-    return f"{who} ({rollout.task_definition_label(task_definition_arn)}, container {container})"
+    who = f"one-off task {payloads.task_id(task_arn)}" if task_arn else "one-off task"
+    return f"{who} ({payloads.task_definition_label(task_definition_arn)}, container {container})"
 
 
 def failure_message(
@@ -80,7 +80,7 @@ def failure_message(
 ) -> str:
     """The first line of a failure: the exit code (or that it never ran), the stopped reason, the containers."""
     if judgement.kind == TIMED_OUT:
-        text = f"{label} timed out after {int(timeout)}s: task {rollout.task_id(task_arn)} stopped (StopTask)"
+        text = f"{label} timed out after {int(timeout)}s: task {payloads.task_id(task_arn)} stopped (StopTask)"
         return text + (f"; {stop_note}" if stop_note else "")
     if judgement.exit_code is None:
         head = f"{label} never ran its command"
@@ -90,9 +90,9 @@ def failure_message(
 
 
 def with_log_tail(message: str, task_arn: str | None, container: str, events, max_lines: int) -> str:
-    """``message`` and the container's last log lines (``rollout.attach_log_tail``)."""
-    verdict = rollout.Verdict(kind=rollout.FAILED, message=message, log_task_arn=task_arn, log_container=container)
-    return rollout.attach_log_tail(verdict, events, max_lines).message
+    """``message`` and the container's last log lines (``progress.attach_log_tail``)."""
+    verdict = model.Verdict(kind=model.FAILED, message=message, log_task_arn=task_arn, log_container=container)
+    return progress.attach_log_tail(verdict, events, max_lines).message
 
 
 def log_lines(events, max_lines: int) -> list:
@@ -113,12 +113,12 @@ class Waited:
 def wait_task(fetch, container, timeout, *, clock, sleep, rng, report=None, label="one-off task", initial=None):
     """Poll until the task stopped or ``timeout``: ``fetch()`` -> ``(task or None, throttled, api_calls)``.
 
-    Polling: the rollout's policy (``rollout.next_poll_delay``): 2 s during the first 10 s and after each change,
+    Polling: the rollout's policy (``polling.next_poll_delay``): 2 s during the first 10 s and after each change,
     then up to 4 s; jittered exponential backoff when throttled. ``report`` gets one line per status change.
     ``initial``: the task as RunTask returned it (the first look, no call).
     """
-    options = rollout.Options(timeout=float(timeout))
-    state = rollout.WaitState(service_name=label)
+    options = model.Options(timeout=float(timeout))
+    state = model.WaitState(service_name=label)
     started = clock()
     last_status = None
     task = initial
@@ -149,7 +149,7 @@ def wait_task(fetch, container, timeout, *, clock, sleep, rng, report=None, labe
             throttles=state.throttles + 1 if throttled else 0,
             last_change=elapsed if changed else state.last_change,
         )
-        delay = rollout.next_poll_delay(state, changed, throttled, rng, options)
+        delay = polling.next_poll_delay(state, changed, throttled, rng, options)
         delay = max(0.0, min(delay, timeout - elapsed))
         state = replace(state, delay=delay)
         sleep(delay)
@@ -216,7 +216,7 @@ class ActionModule(ActionBase):
             "last_status": (task or {}).get("lastStatus"),
             "log_lines": [],
             "log_group": start.get("log_group"),
-            "log_stream": f"{start['log_prefix']}/{rollout.task_id(task_arn)}" if start.get("log_prefix") else None,
+            "log_stream": f"{start['log_prefix']}/{payloads.task_id(task_arn)}" if start.get("log_prefix") else None,
             "timed_out": False,
             "duration": 0.0,
         }

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.urls import Request
 from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 import LOOPBACK_HOSTS
-from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import task_definition_label
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout.payloads import task_definition_label
 from ansible_collections.shipyard.fargate.plugins.module_utils.url_check import error_words
 
 # ecs_rollout's verdict words (its RETURN verdict), and ROLLED_BACK: a deploy that failed and was rolled back.

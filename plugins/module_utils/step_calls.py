@@ -27,11 +27,15 @@ class StepCalls:
         self.clients = {}
         self.count = 0
 
-    def __call__(self, operation, api="ecs", **kwargs):
-        if api not in self.clients:
-            decorator = AWSRetry.jittered_backoff() if self.retry else None
-            self.clients[api] = self.module.client(api, retry_decorator=decorator)
-        if self.retry:
+    def __call__(self, operation, api="ecs", probe=False, **kwargs):
+        """``probe``: one attempt, no retry at all (not botocore's either): asking whether the endpoint has an
+        operation, an error answer is the answer (``rollout.service_deployments.not_supported``)."""
+        key = (api, probe)
+        if key not in self.clients:
+            decorator = AWSRetry.jittered_backoff() if self.retry and not probe else None
+            extra = {"config": {"retries": {"total_max_attempts": 1}}} if probe else {}
+            self.clients[key] = self.module.client(api, retry_decorator=decorator, **extra)
+        if self.retry and not probe:
             kwargs["aws_retry"] = True
         self.count += 1
-        return getattr(self.clients[api], operation)(**kwargs)
+        return getattr(self.clients[key], operation)(**kwargs)

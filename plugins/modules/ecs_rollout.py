@@ -32,17 +32,28 @@ description:
     C(web: 1/2 new tasks running, 0 failed, targets 1/2 healthy (34s)), and, once every new task is up, the
     stability window (C(web: 2/2 new tasks running, 0 failed, targets 2/2 healthy, stable for 4/10 s (40s))). It is
     printed by the action plugin on the controller, line by line, so AWX and CI logs show it as it happens."
-  - Polling adapts - every 2 s during the first 10 s and for 10 s after each change, then slower (up to 4 s) while
-    nothing moves, with jittered exponential backoff when AWS throttles. The wait starts from the service as
-    C(UpdateService) returned it. Tasks are described only when the deployment's own counts moved or a service event
-    names a new task; stopped tasks are listed only when a count says one of ours stopped (or, during the
+  - Polling adapts - every 1 s during the first 10 s and for 10 s after each change, then slower (up to 2 s) while
+    nothing moves, with jittered exponential backoff when AWS throttles, and never more calls than a burst of 15 plus
+    45 a minute since the start (any wait of a minute or more stays within 60 calls a minute). The wait starts from
+    the service as C(UpdateService) returned it. Tasks are described only when the deployment's own counts moved or a
+    service event names a new task; stopped tasks are listed only when a count says one of ours stopped (or, during the
     stability window, a new task it counted is no longer listed as running); target health is read
     only while new targets come up or, when the last reading is older than 5 s, once everything else says success;
     logs are read only for a failure. Every call is counted in RV(api_calls).
-  - The decisions are pure functions (C(plugins/module_utils/rollout.py)) over the AWS responses.
+  - The decisions are pure functions (C(plugins/module_utils/rollout/)) over the AWS responses.
+  - ECS's deployment API (C(ListServiceDeployments), C(DescribeServiceDeployments)) is the authority on the
+    deployment's fate where the endpoint has it - its own status (C(SUCCESSFUL), C(ROLLBACK_IN_PROGRESS),
+    C(STOPPED), ...) decides, and the rollback is C(StopServiceDeployment) while the deployment is under way;
+    where the endpoint answers that it has no such operation (or the policy does not allow it), the deployment's
+    C(rolloutState) and the service events decide, and the rollback is C(UpdateService). RV(deployment_source) says
+    which. The wait for a rollback reads C(rolloutState) and the events (in the deployment API a rollback is the
+    failed deployment's own C(ROLLBACK_*) status, not a deployment of its own).
   - Check mode reports whether the service would be updated and never waits.
-  - Runs as an action plugin on the controller that calls this module once per AWS step, so credentials,
-    regions, endpoints and C(module_defaults) (group C(shipyard.fargate.aws)) work as for any AWS module.
+  - Runs as an action plugin on the controller that calls this module once per step (start, each poll, logs,
+    rollback), so credentials, regions, endpoints and C(module_defaults) (group C(shipyard.fargate.aws)) work as for
+    any AWS module. Each poll is made by one module run - DescribeServices and, in the same run, the detail calls
+    it needs; a run goes on polling while nothing moves and returns at the first poll that does (or decides), and
+    the next run starts while the delay before its poll runs (Python's start-up overlaps it).
 options:
   cluster:
     description: Name or ARN of the ECS cluster.
@@ -149,37 +160,19 @@ options:
     description: How many of the failed container's last log lines a failure message carries (V(0) reads none).
     type: int
     default: 20
-  step:
+  success_at:
     description:
-      - Internal, set by the action plugin that drives the wait. Do not set it in a task.
+      - When the wait calls a healthy rollout a success.
+      - V(completed) (the default) - once ECS completed the deployment, its old tasks gone (behind a load balancer,
+        after their targets drained, which takes the target group's deregistration delay, 300 s by default on AWS).
+      - V(cutover) - as soon as the new deployment serves alone - every new task running and each of its targets
+        C(healthy) in each target group of the service, every old target C(draining) (no new request reaches it)
+        or gone - reported as C(serving; old tasks draining). The old tasks still drain after the task ended. Without
+        a load balancer there is no cutover to see - the same as V(completed).
+      - The stability window (O(stable_for)) applies either way.
     type: str
-    choices: [start, observe, logs, rollback]
-    default: start
-  detail:
-    description:
-      - Internal (the V(observe) step). Which detail calls to make - V(tasks) lists the running tasks, V(stopped) the
-        stopped ones, and what they list is described; V(targets) reads the target groups' health.
-    type: list
-    elements: str
-    choices: [tasks, stopped, targets]
-    default: []
-  target_groups:
-    description: Internal (the V(observe) step). The target groups whose health to describe.
-    type: list
-    elements: str
-    default: []
-  log_task_arn:
-    description: Internal (the V(logs) step). The task whose container log to read.
-    type: str
-  log_container:
-    description: Internal (the V(logs) step). The container whose log to read.
-    type: str
-  log_task_definition:
-    description: Internal (the V(logs) step). The task definition of O(log_task_arn) when known (no DescribeTasks).
-    type: str
-  rollback_to:
-    description: Internal (the V(rollback) step). The task definition ARN to go back to.
-    type: str
+    choices: [completed, cutover]
+    default: completed
 attributes:
   action:
     description: Runs as an action plugin on the controller, which calls the module for each AWS step.
@@ -203,12 +196,13 @@ notes:
     ListTasks (running) and DescribeTasks when the deployment's counts moved or an event names a new task;
     ListTasks (stopped) only when a count says a task stopped; DescribeTargetHealth per target group while new
     targets come up, and once the deployment completed unless a reading of at most 5 s ago found them all healthy
-    (detail calls reuse that poll's DescribeServices);
+    (detail calls reuse that poll's DescribeServices); ListServiceDeployments once and DescribeServiceDeployments
+    when the deployment's status moves (where the endpoint has them);
     DescribeTaskDefinition and GetLogEvents for a failure's log lines.
   - Tasks started by a service carry the deployment id in C(startedBy); that is how new tasks are told from old.
-  - During the stability window it polls as while waiting (DescribeServices every 2 to 4 s, target health when the
+  - During the stability window it polls as while waiting (DescribeServices every 1 to 2 s, target health when the
     last reading is older than 5 s, tasks when a count moves or a task event comes), within the same budget of at
-    most 60 calls a minute, and a poll comes when the window ends, not up to 4 s later.
+    most 60 calls a minute, and a poll comes when the window ends, not up to 2 s later.
 seealso:
   - module: shipyard.fargate.ecs_task_definition
   - module: community.aws.ecs_service
@@ -314,6 +308,17 @@ secret_rotation:
   sample: {"roll": true, "secrets": ["shop/web"], "tasks_started_at": "2026-12-06T09:00:00+00:00",
            "reason": "secret shop/web changed at 2026-12-06T09:30:00+00:00 after the tasks started at
                       2026-12-06T09:00:00+00:00: rolling the service so they read it"}
+deployment_source:
+  description:
+    - Where the deployment's own state was read - C(deployment_api) (ECS's DescribeServiceDeployments) or
+      C(service_events) (the endpoint has no deployment API - the deployment's rolloutState and the service events).
+  returned: when waited
+  type: str
+  sample: deployment_api
+service_deployment_arn:
+  description: Our deployment in ECS's deployment API (null where the endpoint has none).
+  returned: when waited
+  type: str
 rollback:
   description: The rollback after a failure (O(rollback=true) or ECS's circuit breaker), waited for like a rollout.
   returned: when a rollback happened
@@ -337,18 +342,30 @@ rollback:
 """
 
 import re
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
 
 try:
     import botocore
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible.module_utils.basic import _load_params
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.shipyard.fargate.plugins.module_utils import secret_rotation
-from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import (
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import loop, service_deployments, wire
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout.model import (
     DEFAULT_STABLE_FOR,
+    SUCCESS_AT,
+    Observation,
+    options_from,
+)
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout.payloads import (
+    find_deployment,
     log_target,
+    target_groups,
     task_definition_label,
 )
 from ansible_collections.shipyard.fargate.plugins.module_utils.step_calls import THROTTLING, StepCalls
@@ -511,13 +528,24 @@ def step_start(module, call):
         except is_boto3_error_code(["ClientException", "InvalidParameterException"]) as e:
             detail = e.response.get("Error", {}).get("Message", "")
             module.fail_json(msg=f"UpdateService refused task_definition {target!r}: {detail}", api_calls=call.count)
+    previous_arn = previous if changes.get("taskDefinition") else None
+    first = None
+    if params.get("wait") and not module.check_mode:
+        # The wait's first poll, in this run: UpdateService's answer (or DescribeServices') and the detail it needs.
+        # The action plugin starts its state the same way (loop.start_state on the same answer).
+        watched = loop.watched_task_definition(service, target or None, params["deployment_id"])
+        state = loop.start_state(service, params["deployment_id"], watched, previous_arn)
+        before = call.count
+        observation = _observe(module, call, state, first=Observation(service=service))
+        first = wire.observation_to_wire(replace(observation, api_calls=call.count - before))
     module.exit_json(
         changed=bool(changes),
         service=service,
         task_definition_arn=target or None,
-        previous_task_definition_arn=previous if changes.get("taskDefinition") else None,
+        previous_task_definition_arn=previous_arn,
         diff=diff,
         api_calls=call.count,
+        first_poll=first,
         **({"secret_rotation": rotation} if rotation is not None else {}),
     )
 
@@ -538,43 +566,122 @@ def _list_service_tasks(call, cluster, name, statuses):
     return arns
 
 
-def step_observe(module, call):
-    """One poll: DescribeServices alone, or (``detail`` set) only the detail calls the waiter asked for."""
+def _describe_tasks(call, cluster, name, calls):
+    wanted = (("RUNNING", calls.tasks or calls.stopped), ("STOPPED", calls.stopped))
+    arns = _list_service_tasks(call, cluster, name, [status for status, ask in wanted if ask])
+    tasks = []
+    for start in range(0, min(len(arns), MAX_DESCRIBE_TASKS * 3), MAX_DESCRIBE_TASKS):
+        chunk = arns[start : start + MAX_DESCRIBE_TASKS]
+        tasks.extend(call("describe_tasks", cluster=cluster, tasks=chunk).get("tasks") or [])
+    return tuple(tasks)
+
+
+def _service_deployment(call, cluster, name, observation, state):
+    """``(our service deployment or None, whether the endpoint has the API)``: ListServiceDeployments to find it
+    (once: its ARN stays in the state), DescribeServiceDeployments to read it."""
+    arn = state.service_deployment_arn
+    try:
+        if not arn:
+            ours = find_deployment(observation.service, state.deployment_id, state.task_definition_arn) or {}
+            # Unknown yet whether the endpoint has the API: one attempt, an error answer is the answer.
+            probe = state.deployment_api is None
+            listed = call("list_service_deployments", probe=probe, cluster=cluster, service=name)
+            briefs = listed.get("serviceDeployments")
+            arn = (service_deployments.pick(briefs, ours.get("createdAt") or state.since) or {}).get(
+                "serviceDeploymentArn"
+            )
+        if not arn:
+            return None, True
+        found = call("describe_service_deployments", serviceDeploymentArns=[arn]).get("serviceDeployments") or []
+        return (found[0] if found else None), True
+    except botocore.exceptions.ClientError as e:
+        error = e.response.get("Error", {})
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if error.get("Code") in THROTTLING or not service_deployments.not_supported(error.get("Code"), status):
+            raise
+        return None, False
+
+
+def _observe(module, call, state, elapsed=0.0, first=None):
+    """One poll (``loop.observe``): DescribeServices (unless ``first``), then the detail calls it needs, now."""
     params = module.params
     cluster, name = params["cluster"], params["service"]
-    result = {"service": None, "failures": [], "tasks": None, "target_health": None, "throttled": False}
-    try:
-        if not params["detail"]:
+
+    def fetch_service():
+        before = call.count
+        try:
             service, failures = _describe_service(module, call, cluster, name)
-            result.update(service=service, failures=failures)
-        if "tasks" in params["detail"] or "stopped" in params["detail"]:
-            wanted = (("RUNNING", "tasks"), ("STOPPED", "stopped"))
-            statuses = [status for status, ask in wanted if ask in params["detail"]]
-            arns = _list_service_tasks(call, cluster, name, statuses)
-            tasks = []
-            for start in range(0, min(len(arns), MAX_DESCRIBE_TASKS * 3), MAX_DESCRIBE_TASKS):
-                chunk = arns[start : start + MAX_DESCRIBE_TASKS]
-                tasks.extend(call("describe_tasks", cluster=cluster, tasks=chunk).get("tasks") or [])
-            result["tasks"] = tasks
-        if "targets" in params["detail"]:
-            health = {}
-            for arn in params["target_groups"]:
-                response = call("describe_target_health", api="elbv2", TargetGroupArn=arn)
-                health[arn] = response.get("TargetHealthDescriptions") or []
-            result["target_health"] = health
-    except is_boto3_error_code(THROTTLING):
-        result["throttled"] = True
+        except is_boto3_error_code(THROTTLING):
+            return Observation(throttled=True, api_calls=call.count - before)
+        return Observation(service=service, failures=tuple(failures), api_calls=call.count - before)
+
+    def fetch_detail(observation, current, calls):
+        before = call.count
+        found = {}
+        try:
+            if calls.tasks or calls.stopped:
+                found["tasks"] = _describe_tasks(call, cluster, name, calls)
+            if calls.targets:
+                health = {}
+                for arn, _port in target_groups(observation.service or {}):
+                    if arn not in health:
+                        response = call("describe_target_health", api="elbv2", TargetGroupArn=arn)
+                        health[arn] = response.get("TargetHealthDescriptions") or []
+                found["target_health"] = health
+            if calls.deployment and current.deployment_api is not False:
+                record, known = _service_deployment(call, cluster, name, observation, current)
+                found.update(service_deployment=record, deployment_api=known)
+        except is_boto3_error_code(THROTTLING):
+            return replace(observation, throttled=True, api_calls=observation.api_calls + call.count - before)
+        return replace(observation, api_calls=observation.api_calls + call.count - before, **found)
+
+    now = datetime.now(timezone.utc)  # noqa: UP017 - datetime.UTC is 3.11+
+    try:
+        return loop.observe(
+            fetch_service, fetch_detail, state, options_from(params), elapsed=elapsed, at=now, first=first
+        )
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Describing service {name!r}", api_calls=call.count)
-    module.exit_json(changed=False, api_calls=call.count, **result)
+
+
+def step_observe(module, call):
+    """The wait's next poll, and the quiet ones after it, in this run (``loop.watch``): DescribeServices and, in the
+    same run, the detail calls each poll needs; it returns at the first poll that moves anything (or decides). The
+    action plugin starts this run before the poll is due: it sleeps ``_delay`` first, so Python's start-up overlaps
+    the delay instead of adding to it."""
+    params = module.params
+    began = time.monotonic()
+    state = wire.state_from_wire(params["_state"] or {})
+    options = options_from(params)
+    first = {}
+
+    def clock():  # the wait's clock: ``_elapsed`` at the first poll
+        now = time.monotonic()
+        first.setdefault("at", now)
+        return float(params["_elapsed"] or 0.0) + (now - first["at"])
+
+    observation = loop.watch(
+        lambda current, elapsed: _observe(module, call, current, elapsed=elapsed),
+        state,
+        options,
+        clock=clock,
+        sleep=time.sleep,
+        delay=max(0.0, float(params["_delay"] or 0.0)),
+    )
+    module.exit_json(
+        changed=False,
+        api_calls=call.count,
+        observation=wire.observation_to_wire(observation),
+        busy=round(time.monotonic() - began, 3),
+    )
 
 
 def step_logs(module, call):
     params = module.params
-    task_arn, container = params["log_task_arn"], params["log_container"]
+    task_arn, container = params["_log_task_arn"], params["_log_container"]
     if not task_arn or not container or params["log_lines"] == 0:
         module.exit_json(changed=False, events=[], api_calls=0)
-    task_definition = params["log_task_definition"]
+    task_definition = params["_log_task_definition"]
     if not task_definition:
         tasks = call("describe_tasks", cluster=params["cluster"], tasks=[task_arn]).get("tasks") or []
         if not tasks:
@@ -602,56 +709,95 @@ def step_logs(module, call):
 
 
 def step_rollback(module, call):
+    """Point the service back: StopServiceDeployment (ROLLBACK) when the action plugin names our service deployment
+    (ECS's deployment API, while it is under way), else, or when ECS refuses that, UpdateService to ``_rollback_to``."""
     params = module.params
-    target = params["rollback_to"]
-    if not target:
-        module.fail_json(msg="rollback_to is required for the rollback step")
+    target = params["_rollback_to"]
+    if not target and not params["_rollback_deployment"]:
+        module.fail_json(msg="_rollback_to is required for the rollback step")
     if module.check_mode:
         module.exit_json(changed=True, service=None, api_calls=0)
-    service = call("update_service", cluster=params["cluster"], service=params["service"], taskDefinition=target)
-    module.exit_json(changed=True, service=service["service"], api_calls=call.count)
+    cluster, name = params["cluster"], params["service"]
+    via = "UpdateService"
+    if params["_rollback_deployment"]:
+        try:
+            call("stop_service_deployment", serviceDeploymentArn=params["_rollback_deployment"], stopType="ROLLBACK")
+            via = "StopServiceDeployment"
+        except botocore.exceptions.ClientError as e:
+            if not target:
+                raise
+            module.warn(f"StopServiceDeployment refused ({e.response.get('Error', {}).get('Code')}): UpdateService")
+    if via == "StopServiceDeployment":
+        service, _failures = _describe_service(module, call, cluster, name)
+    else:
+        service = call("update_service", cluster=cluster, service=name, taskDefinition=target)["service"]
+    module.exit_json(changed=True, service=service, rollback_via=via, api_calls=call.count)
 
 
 STEPS = {"start": step_start, "observe": step_observe, "logs": step_logs, "rollback": step_rollback}
 
 
-def main():
-    module = AnsibleAWSModule(
-        argument_spec=dict(
-            cluster=dict(type="str", required=True),
-            service=dict(type="str", required=True),
-            task_definition=dict(type="str"),
-            deployment_id=dict(type="str"),
-            to_previous=dict(type="bool", default=False),
-            desired_count=dict(type="int"),
-            force_new_deployment=dict(type="bool", default=False),
-            roll_on_secret_change=dict(type="bool", default=False),
-            wait=dict(type="bool", default=True),
-            timeout=dict(type="int", default=600),
-            tolerated_stopped_tasks=dict(type="int", default=0),
-            unhealthy_grace=dict(type="int", default=60),
-            stable_for=dict(type="int", default=DEFAULT_STABLE_FOR),
-            rollback=dict(type="bool", default=True),
-            log_lines=dict(type="int", default=20),
-            step=dict(type="str", choices=list(STEPS), default="start"),
-            detail=dict(type="list", elements="str", choices=["tasks", "stopped", "targets"], default=[]),
-            target_groups=dict(type="list", elements="str", default=[]),
-            log_task_arn=dict(type="str"),
-            log_container=dict(type="str"),
-            log_task_definition=dict(type="str"),
-            rollback_to=dict(type="str"),
-        ),
-        supports_check_mode=True,
+# The steps after the start (each poll, the log lines, the rollback) take options only the action plugin sets: they
+# are in the argument spec only when it names a step (``_step``), so a task's arguments - the documented options - are
+# the whole public interface, and an internal option in a task is refused (the action plugin refuses it first).
+INTERNAL_OPTIONS = dict(
+    _step=dict(type="str", choices=list(STEPS), default="start"),
+    _state=dict(type="dict"),
+    _delay=dict(type="float", default=0.0),
+    _elapsed=dict(type="float", default=0.0),
+    _log_task_arn=dict(type="str"),
+    _log_container=dict(type="str"),
+    _log_task_definition=dict(type="str"),
+    _rollback_to=dict(type="str"),
+    _rollback_deployment=dict(type="str"),
+)
+
+
+def argument_spec(raw=None):
+    """The public options, and the internal ones when ``raw`` (the arguments as given) names a step."""
+    spec = dict(
+        cluster=dict(type="str", required=True),
+        service=dict(type="str", required=True),
+        task_definition=dict(type="str"),
+        deployment_id=dict(type="str"),
+        to_previous=dict(type="bool", default=False),
+        desired_count=dict(type="int"),
+        force_new_deployment=dict(type="bool", default=False),
+        roll_on_secret_change=dict(type="bool", default=False),
+        wait=dict(type="bool", default=True),
+        timeout=dict(type="int", default=600),
+        tolerated_stopped_tasks=dict(type="int", default=0),
+        unhealthy_grace=dict(type="int", default=60),
+        stable_for=dict(type="int", default=DEFAULT_STABLE_FOR),
+        rollback=dict(type="bool", default=True),
+        log_lines=dict(type="int", default=20),
+        success_at=dict(type="str", choices=list(SUCCESS_AT), default="completed"),
     )
+    if isinstance(raw, dict) and "_step" in raw:
+        spec.update(INTERNAL_OPTIONS)
+    return spec
+
+
+def _raw_arguments():
+    try:
+        return _load_params()
+    except Exception:  # pylint: disable=broad-exception-caught  # no arguments to read: the public options only
+        return {}
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=argument_spec(_raw_arguments()), supports_check_mode=True)
     errors = validate(module.params)
     if errors:
         module.fail_json(msg="; ".join(errors))
-    # The observe step sees throttling itself (the waiter backs off with jitter); the others retry.
-    call = StepCalls(module, retry=module.params["step"] != "observe")
+    step = module.params.get("_step") or "start"
+    # The polls see throttling themselves (the waiter backs off with jitter); the other calls retry. The start step
+    # makes the wait's first poll too: its calls before that retry, the poll's do not (StepCalls.retry).
+    call = StepCalls(module, retry=step != "observe")
     try:
-        STEPS[module.params["step"]](module, call)
+        STEPS[step](module, call)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg=f"ecs_rollout step {module.params['step']} on service {module.params['service']!r}")
+        module.fail_json_aws(e, msg=f"ecs_rollout step {step} on service {module.params['service']!r}")
 
 
 if __name__ == "__main__":

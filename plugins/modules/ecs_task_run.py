@@ -264,7 +264,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import log_target, task_definition_label
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout.payloads import log_target, task_definition_label
 from ansible_collections.shipyard.fargate.plugins.module_utils.step_calls import THROTTLING, StepCalls
 
 STEPS = ("start", "observe", "stop", "logs")

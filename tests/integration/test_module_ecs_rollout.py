@@ -80,6 +80,11 @@ def test_healthy_rollout_succeeds_with_progress_lines_and_a_rerun_changes_nothin
     assert fact["message"].endswith("targets 2/2 healthy, stable for 10/10 s"), fact["message"]
     assert (fact["summary"]["stable_for"], fact["summary"]["stable_window"]) == (10, 10)
     assert fact["api_calls"] > 0
+    # The local cloud has ECS's deployment API: our service deployment's own status decided, not the events' words.
+    assert fact["deployment_source"] == "deployment_api"
+    listed = cloud.ecs.list_service_deployments(cluster=cloud.cluster, service="web")["serviceDeployments"]
+    ours = next(d for d in listed if d["serviceDeploymentArn"] == fact["service_deployment_arn"])
+    assert ours["status"] == "SUCCESSFUL"
     assert fact["timeline"][0]["kind"] == "start"
     assert any(
         entry["kind"] == "event" and "has reached a steady state" in entry["message"] for entry in fact["timeline"]

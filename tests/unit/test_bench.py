@@ -50,27 +50,46 @@ def test_per_minute_and_the_table(bench):
     lines = bench.table(rows).splitlines()
     assert lines[0].startswith("| story | tool | verdict |")
     assert lines[2] == (
-        "| healthy | shipyard.fargate.ecs_rollout | exit 0: succeeded | yes | 1.9 | 3.1 | 16.0 | 24 | 108 |"
+        "| healthy | shipyard.fargate.ecs_rollout | exit 0: succeeded | yes | 1.9 | 3.1 | 16.0 | 24 | 108 | — |"
     )
     assert lines[3] == (
-        "| crash_loop | aws ecs wait services-stable | no verdict \\| within 120 s | none | — | — | 120.0 | 9 | 4 |"
+        "| crash_loop | aws ecs wait services-stable | no verdict \\| within 120 s | none | — | — | 120.0 | 9 | 4 | — |"
     )
+
+
+def test_the_busiest_minute_counts_calls_within_any_60_s(bench):
+    assert bench.busiest_minute([]) == 0
+    assert bench.busiest_minute([0.0, 1.0, 2.0]) == 3  # a 2 s run: all its calls
+    assert bench.busiest_minute([0.0, 30.0, 59.9, 60.0, 61.0]) == 4  # 0..59.9 or 30..61 hold 3 and 4
+    assert bench.busiest_minute([5.0 * n for n in range(40)]) == 12  # one call every 5 s: 12 in any minute
 
 
 def test_targets_check_says_met_or_missed(bench):
     rows = [
-        {"story": "crash_loop", "tool": "ours", "success": False, "to_verdict": 7.5, "per_minute": 40.0},
-        {"story": "healthy", "tool": "ours", "success": True, "to_verdict": 2.0, "per_minute": 90.0},
-        {"story": "healthy", "tool": "ecs-deploy", "success": True, "to_verdict": 0.1, "per_minute": 100.0},
+        {"story": "crash_loop", "tool": "ours", "success": False, "to_verdict": 1.7, "busiest_minute": 40},
+        {"story": "healthy", "tool": "ours-0", "success": True, "to_verdict": 1.2, "busiest_minute": 61},
+        {"story": "healthy", "tool": "ecs-deploy", "success": True, "to_verdict": 0.1, "busiest_minute": 100},
+        {
+            "story": "healthy",
+            "tool": "ours",
+            "success": True,
+            "to_verdict": 9.7,
+            "stable_for": 10,
+            "busiest_minute": 20,
+        },
+        {"story": "healthy", "tool": "ours-cutover", "success": True, "to_verdict": 1.4, "busiest_minute": 20},
     ]
     rows.append({"story": "image_pull", "tool": "ours", "success": False, "right": "no", "verdict": "exit 0: x"})
     lines = bench.targets_check(rows)
-    assert len(lines) == 3
-    assert "MISSED: the verdict was not right (exit 0: x)" in lines[2]
-    assert "7.5 s after the event (MISSED" in lines[0]
-    assert "40 calls/min (met" in lines[0]
-    assert "2.0 s after the event (met" in lines[1]
-    assert "90 calls/min (MISSED" in lines[1]
+    assert len(lines) == 5  # ours in each of its settings, not the others
+    assert "1.7 s after the event (MISSED: within 1.5 s of the first stopped task)" in lines[0]
+    assert "40 calls in its busiest minute (met: at most 60)" in lines[0]
+    assert "1.2 s after the event (met: within 1.5 s of completion)" in lines[1]
+    assert "61 calls in its busiest minute (MISSED" in lines[1]
+    assert "(met: within 1.5 s of completion plus the 10 s stability window)" in lines[2]
+    assert lines[3].startswith("healthy (ecs_rollout, stable_for: 0, success_at: cutover): verdict 1.4 s after")
+    assert "(met: within 1.5 s of the cutover)" in lines[3]
+    assert "MISSED: the verdict was not right (exit 0: x)" in lines[4]
 
 
 def test_first_verdict_line_is_the_rollout_verdict_not_the_rollback_one(bench):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.shipyard.fargate.plugins.module_utils import rollout
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import model
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "ko"
@@ -114,8 +114,8 @@ def broken_links(page: Path, text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def known() -> set[str]:
-    # Reason codes (`service_missing`, ...) look like variables: they are checked against rollout.REASON_CODES below.
-    return _known_names() | set(rollout.REASON_CODES)
+    # Reason codes (`service_missing`, ...) look like variables: they are checked against model.REASON_CODES below.
+    return _known_names() | set(model.REASON_CODES)
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +179,7 @@ def test_every_rollout_reason_code_is_explained_and_none_is_invented(pages):
     section = pages["deploy.md"].partition("\n## 판정과 실패 사유 읽는 법\n")[2].partition("\n## ")[0]
     table = [line for line in section.splitlines() if re.match(r"^\| `[a-z_]+` \|", line)]
     documented = {re.match(r"^\| `([a-z_]+)` \|", line).group(1) for line in table}
-    assert documented == set(rollout.REASON_CODES)
+    assert documented == set(model.REASON_CODES)
 
 
 def test_every_page_is_written_in_korean(pages):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from ansible_collections.shipyard.fargate.plugins.module_utils import rollout
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import model
 from ansible_collections.shipyard.fargate.plugins.modules import ecs_rollout as module
 
 TD = "arn:aws:ecs:us-east-1:123456789012:task-definition/shop-web:{}"
@@ -56,10 +56,10 @@ def test_the_stability_window_default_is_one_value_in_docs_spec_and_controller()
     from ansible_collections.shipyard.fargate.plugins.action import ecs_rollout as plugin
 
     documented = yaml.safe_load(module.DOCUMENTATION)["options"]["stable_for"]["default"]
-    assert documented == rollout.DEFAULT_STABLE_FOR > 0
+    assert documented == model.DEFAULT_STABLE_FOR > 0
     action = object.__new__(plugin.ActionModule)
     action._args = {"cluster": "shop", "service": "web"}
-    assert action._options().stable_for == rollout.DEFAULT_STABLE_FOR
+    assert action._options().stable_for == model.DEFAULT_STABLE_FOR
     action._args["stable_for"] = 0
     assert action._options().stable_for == 0
 

@@ -16,7 +16,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.shipyard.fargate.plugins.action import ecs_task_run as plugin
-from ansible_collections.shipyard.fargate.plugins.module_utils import rollout
+from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import payloads
 from ansible_collections.shipyard.fargate.plugins.modules import ecs_task_run as module
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ecs_task_run"
@@ -172,8 +172,8 @@ def test_the_decision_is_the_named_containers_exit_code():
 
 def test_stopped_task_any_reason_reads_a_task_stopped_by_a_user():
     task = {"taskArn": "t/abc", "lastStatus": "STOPPED", "stopCode": "UserInitiated", "stoppedReason": "by hand"}
-    assert rollout.stopped_task(task) is None  # not a rollout failure
-    assert rollout.stopped_task(task, any_reason=True).stop_code == "UserInitiated"
+    assert payloads.stopped_task(task) is None  # not a rollout failure
+    assert payloads.stopped_task(task, any_reason=True).stop_code == "UserInitiated"
 
 
 # --- the module's pure parts -------------------------------------------------------------------------------------
