@@ -7,8 +7,17 @@ quick and deterministic. Target groups use 5 s health checks, thresholds of 2 an
 
 from __future__ import annotations
 
+import http.client
+import io
+import json
+import shutil
+import subprocess
 import sys
+import tarfile
+import threading
 import time
+import urllib.parse
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -109,3 +118,110 @@ class Cloud:
 
     def messages(self) -> list[str]:
         return [event["message"] for event in self.service()["events"]]
+
+
+class Loop:
+    """Requests ``path`` through the local load balancer about every ``every`` seconds in a thread, by host name
+    (the ``Host`` header: the listener rule's host condition), and records every outcome: ``"200 <version>"``,
+    ``"503"``, ``"error: ..."`` (refused, reset, timeout). Use it as a context manager around a rollout;
+    ``failures()`` lists every request not answered 200.
+    """
+
+    def __init__(self, lb_url: str, host: str, path: str = "/health", every: float = 0.1, timeout: float = 5.0):
+        address = urllib.parse.urlsplit(lb_url)
+        self._address, self._host, self._path = (address.hostname, address.port), host, path
+        self._every, self._timeout = every, timeout
+        self._stop = threading.Event()
+        self.outcomes: list[str] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def get(self) -> tuple[int, dict | None]:
+        """One request: (status, parsed JSON body or None)."""
+        connection = http.client.HTTPConnection(*self._address, timeout=self._timeout)
+        try:
+            connection.request("GET", self._path, headers={"Host": self._host})
+            answer = connection.getresponse()
+            body = answer.read()
+        finally:
+            connection.close()
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        return answer.status, parsed if isinstance(parsed, dict) else None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                status, body = self.get()
+                self.outcomes.append(f"{status} {(body or {}).get('version', '')}".strip())
+            except (OSError, http.client.HTTPException) as error:  # refused, reset, timeout: a failed request
+                self.outcomes.append(f"error: {error!r}")
+            self._stop.wait(self._every)
+
+    def __enter__(self) -> Loop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def counts(self) -> Counter:
+        return Counter(self.outcomes)
+
+    def failures(self) -> list[str]:
+        return [outcome for outcome in self.outcomes if not outcome.startswith("200")]
+
+
+# A tiny app, no image hub: Debian's static busybox and this script (``docker import``). It logs a line and serves
+# ``/health`` (``version=<APP_VERSION>``) on ``$PORT`` (the docker task runner sets it) until SIGTERM.
+BUSYBOX_APP = r"""#!/bin/sh
+echo "shipyard test app version $APP_VERSION starting on port $PORT"
+mkdir -p /tmp/www
+echo "version=$APP_VERSION" > /tmp/www/health
+httpd -f -p "127.0.0.1:$PORT" -h /tmp/www &
+trap 'kill $!; echo "version $APP_VERSION stopping"; exit 0' TERM
+wait
+"""
+
+
+def busybox_app_tar(script: str = BUSYBOX_APP) -> bytes:
+    """A root file system for ``docker import``: static busybox with a few applet links, /tmp, and ``/app.sh``."""
+    from shipyard_local import system
+
+    system.ensure({"busybox": "busybox-static"}, "the test app image")
+    payload = io.BytesIO()
+    with tarfile.open(fileobj=payload, mode="w") as tar:
+        for directory, mode in (("bin", 0o755), ("tmp", 0o1777)):
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode = tarfile.DIRTYPE, mode
+            tar.addfile(info)
+        tar.add(shutil.which("busybox"), "bin/busybox")
+        for applet in ("sh", "httpd", "mkdir", "echo", "kill"):
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(link)
+        data = script.encode()
+        info = tarfile.TarInfo("app.sh")
+        info.size, info.mode = len(data), 0o755
+        tar.addfile(info, io.BytesIO(data))
+    return payload.getvalue()
+
+
+def push_busybox_app(docker_env: dict, registry: str, login: tuple[str, str], path: str, tags: list[str]) -> None:
+    """Import the busybox app once per tag (``APP_VERSION`` = the tag) as ``registry/path:tag`` and push it with the
+    ECR ``login`` (user, password), as CI pushes an image; the local copies are removed (runners pull)."""
+
+    def docker(*args: str, stdin: bytes | None = None) -> None:
+        done = subprocess.run(["docker", *args], env=docker_env, input=stdin, capture_output=True, check=False)
+        assert done.returncode == 0, f"docker {args[0]}: {done.stderr.decode()}"
+
+    docker("login", "--username", login[0], "--password-stdin", registry, stdin=login[1].encode())
+    root = busybox_app_tar()
+    for tag in tags:
+        local = f"{registry}/{path}:{tag}"
+        changes = ["--change", f"ENV APP_VERSION={tag}", "--change", 'ENTRYPOINT ["/bin/sh", "/app.sh"]']
+        docker("import", *changes, "-", local, stdin=root)
+        docker("push", local)
+        docker("rmi", local)

@@ -18,6 +18,9 @@ DEFAULT_EMULATOR_PORT = 29010
 DEFAULT_REGISTRY_PORT = 29050
 DEFAULT_LB_PORT = 29080  # the local load balancer (every ALB listener of the emulator, one port)
 DEFAULT_POSTGRES_PORT = 29040  # the private PostgreSQL (the Supabase stand-in); 5432 stays the machine's own
+# The AWS fault proxy in front of the emulator (faults.py; passes everything through until a test sets a plan): by
+# default 10 above the emulator's port (29010 -> 29020), so that stacks on other ports do not share it.
+FAULTS_PORT_OFFSET = 10
 DEFAULT_REGION = "us-east-1"
 HOST = "127.0.0.1"
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
@@ -74,19 +77,24 @@ class StackConfig:
     # SHIPYARD_POSTGRES_PORT: the private PostgreSQL (from_env always sets it). None: a stack without it, for tests
     # that build a config of their own for the AWS side only (no port to pick, no database to initialize).
     postgres_port: int | None = None
+    # SHIPYARD_FAULTS_PORT: the fault proxy in front of the emulator (faults.py; it injects nothing until a test sets
+    # a plan). None: no proxy.
+    faults_port: int | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
         env = dict(os.environ if env is None else env)
         state_dir = Path(env.get("SHIPYARD_STATE_DIR") or REPO_ROOT / ".shipyard").resolve()
+        emulator_port = _port(env, "SHIPYARD_EMULATOR_PORT", DEFAULT_EMULATOR_PORT)
         config = cls(
             state_dir=state_dir,
-            emulator_port=_port(env, "SHIPYARD_EMULATOR_PORT", DEFAULT_EMULATOR_PORT),
+            emulator_port=emulator_port,
             registry_port=_port(env, "SHIPYARD_REGISTRY_PORT", DEFAULT_REGISTRY_PORT),
             region=env.get("SHIPYARD_AWS_REGION") or DEFAULT_REGION,
             lb_port=_port(env, "SHIPYARD_LB_PORT", DEFAULT_LB_PORT),
             time_scale=_time_scale(env),
             postgres_port=_port(env, "SHIPYARD_POSTGRES_PORT", DEFAULT_POSTGRES_PORT),
+            faults_port=_port(env, "SHIPYARD_FAULTS_PORT", (emulator_port + FAULTS_PORT_OFFSET - 1) % 65535 + 1),
         )
         ports = config.ports()
         names = list(ports)
@@ -105,6 +113,8 @@ class StackConfig:
         }
         if self.postgres_port is not None:
             ports["SHIPYARD_POSTGRES_PORT"] = self.postgres_port
+        if self.faults_port is not None:
+            ports["SHIPYARD_FAULTS_PORT"] = self.faults_port
         return ports
 
     # --- derived paths -------------------------------------------------------------
@@ -153,6 +163,11 @@ class StackConfig:
     def lb_url(self) -> str:
         """The local load balancer: every ALB listener of the emulator is served here."""
         return f"http://{self.host}:{self.lb_port}"
+
+    @property
+    def faults_url(self) -> str | None:
+        """The fault proxy (faults.py): the emulator's API, with AWS faults when a plan is set; None without it."""
+        return None if self.faults_port is None else f"http://{self.host}:{self.faults_port}"
 
     @property
     def postgres_address(self) -> str:

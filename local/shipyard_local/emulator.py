@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("DOCKER_HOST"),
         help="the Docker engine for the docker task runner (default: $DOCKER_HOST, else the system socket)",
     )
+    parser.add_argument(
+        "--faults-port",
+        type=int,
+        help="also serve the API through the AWS fault proxy on this port (shipyard_local.faults; no faults until set)",
+    )
     args = parser.parse_args(argv)
 
     # Attaching AWS managed policies (the IAM role of the task execution) needs them loaded.
@@ -62,10 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = build_server(args.host, args.port)
     cloud = _install_cloud(args.docker_host)
+    proxy = None
+    if args.faults_port:
+        from . import faults
+
+        proxy = faults.build_server(args.host, args.faults_port, args.port)
+        threading.Thread(target=proxy.serve_forever, name="fault-proxy", daemon=True).start()
+        print(f"AWS fault proxy on http://{args.host}:{args.faults_port} (control: {faults.CONTROL_PATH})", flush=True)
 
     def _stop_all() -> None:
         if cloud is not None:
             cloud.stop()  # every task of every runner, containers included
+        if proxy is not None:
+            proxy.shutdown()
         server.shutdown()
 
     def _shutdown(signum, _frame):

@@ -166,6 +166,8 @@ class Stack:
             return
         self._claim_port(cfg.emulator_port, "SHIPYARD_EMULATOR_PORT", "AWS API emulator")
         self._claim_port(cfg.lb_port, "SHIPYARD_LB_PORT", "local load balancer (in the emulator)")
+        if cfg.faults_port is not None:
+            self._claim_port(cfg.faults_port, "SHIPYARD_FAULTS_PORT", "AWS fault proxy (in the emulator)")
         pythonpath = os.pathsep.join(filter(None, [str(LOCAL_DIR), os.environ.get("PYTHONPATH")]))
         env = dict(os.environ, PYTHONPATH=pythonpath)
         env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
@@ -174,6 +176,8 @@ class Stack:
         env.update(cfg.stack_env(), SHIPYARD_TIME_SCALE=f"{cfg.time_scale:g}")
         argv = [sys.executable, "-m", EMULATOR_MODULE, "--host", cfg.host, "--port", str(cfg.emulator_port)]
         argv += ["--docker-host", record["docker"]["host"]]
+        if cfg.faults_port is not None:
+            argv += ["--faults-port", str(cfg.faults_port)]
         (cfg.state_dir / "cloud.json").unlink(missing_ok=True)  # what this start reports, not an older one
         pid = procs.spawn(argv, cfg.logs_dir / "emulator.log", env=env)
         marker = " ".join(argv[2:6])  # shipyard_local.emulator --host H --port P: this stack's emulator only

@@ -47,7 +47,6 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,6 +55,7 @@ import pytest
 import yaml
 from awx_jobs import run_job, run_workflow
 from ee import EE_IMAGE, build_execution_environment, ee_command
+from local_cloud import Loop
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -326,37 +326,9 @@ def _send(stack_env, stack, method, path, payload=None):
         return answer.status, None
 
 
-class Loop:
-    """Requests /health through the load balancer about every 0.1 s in a thread; records every outcome."""
-
-    def __init__(self, stack_env, stack):
-        self._env, self._stack = stack_env, stack
-        self._stop = threading.Event()
-        self.outcomes: list[str] = []  # "200 <version>", "503", "error: ..."
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                status, body = _get(self._env, self._stack)
-                self.outcomes.append(f"{status} {(body or {}).get('version', '')}".strip())
-            except (OSError, http.client.HTTPException) as error:  # refused, reset, timeout: a failed request
-                self.outcomes.append(f"error: {error!r}")
-            self._stop.wait(0.1)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def counts(self) -> Counter:
-        return Counter(self.outcomes)
-
-    def failures(self) -> list[str]:
-        return [o for o in self.outcomes if not o.startswith("200 ")]
+def _loop(stack_env, stack) -> Loop:
+    """Requests /health through the load balancer about every 0.1 s in a thread (tests/local_cloud.py)."""
+    return Loop(stack_env["SHIPYARD_LB_URL"], stack["host"])
 
 
 def _service(aws, stack, host="web") -> dict:
@@ -694,7 +666,7 @@ def test_07_version_2_from_the_workflow_step_in_the_runner_image_while_every_req
     inventory = _ci_inventory(stack, tmp_path)
     before = _state(aws, stack)
     sent = len(webhook.messages)
-    with Loop(stack_env, stack) as loop:
+    with _loop(stack_env, stack) as loop:
         run = _in_runner(stack_env, inventory, source, github, webhook)
         time.sleep(1)  # a few requests after the verdict too
     print(f"version 2 rollout from the runner image, requests through the load balancer: {dict(loop.counts())}")
@@ -748,7 +720,7 @@ def test_07b_a_failing_migration_stops_the_deploy_before_the_service_moves_while
     _after("v2")
     before = _state(aws, stack)
     sent = len(webhook.messages)
-    with Loop(stack_env, stack) as loop:  # a new task definition whose release step fails
+    with _loop(stack_env, stack) as loop:  # a new task definition whose release step fails
         run = _deploy(play, "-e", _environment(SAMPLE_FAIL_MODE="migrate"))
         time.sleep(1)
     print(f"failing migration, requests through the load balancer: {dict(loop.counts())}")
@@ -777,7 +749,7 @@ def test_07c_a_release_that_fails_the_public_url_check_is_rolled_back_with_what_
     _after("v2")
     before = _state(aws, stack)
     sent = len(webhook.messages)
-    with Loop(stack_env, stack) as loop:  # healthy for the load balancer, but it reports another version
+    with _loop(stack_env, stack) as loop:  # healthy for the load balancer, but it reports another version
         run = _deploy(play, "-e", _environment(APP_VERSION="not-this-build"), "-e", "service_url_check_timeout=5")
         time.sleep(1)
     print(f"public URL check failing, requests through the load balancer: {dict(loop.counts())}")
@@ -808,7 +780,7 @@ def test_08_a_release_that_crashes_fails_the_step_with_its_reason_and_is_rolled_
     github = _github(tmp_path / "runner-temp", source, broken)
     env = {**stack_env, **github, "SHIPYARD_INVENTORY": stack["path"], "SHIPYARD_SERVICES": "web"}
     try:
-        with Loop(stack_env, stack) as loop:
+        with _loop(stack_env, stack) as loop:
             run = subprocess.run(
                 [str(DEPLOY_STEP)], cwd=source["path"], env=env,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
