@@ -51,3 +51,18 @@ def test_values_never_appear_in_output_even_at_vvv(secret, aws):
     refused = secret("-vvv", secrets_json={"DATABASE_URL": new_value}, secrets_string=new_value)
     assert refused.returncode != 0
     assert new_value not in refused.output
+
+
+def test_check_mode_on_an_existing_secret_plans_with_its_real_arn_never_a_stand_in(secret):
+    """issue 16, item 3: a plan that adds a key to an existing secret names the secret's real ARN in every valueFrom
+    (the task definition's plan follows from it), not the stand-in of a secret that does not exist yet."""
+    created = secret(secrets_json={"DATABASE_URL": _value()})
+    assert created.returncode == 0, created.output
+    arn = created.fact["secret"]["arn"]
+    assert ":000000000000:" not in arn
+
+    plan = secret("--check", "--diff", secrets_json={"DATABASE_URL": _value(), "API_KEY": _value()})
+    assert plan.returncode == 0, plan.output
+    assert plan.recap()["web"]["changed"] == 1, plan.output
+    assert plan.fact["secret"]["arn"] == arn
+    assert plan.fact["value_from"] == {"DATABASE_URL": f"{arn}:DATABASE_URL::", "API_KEY": f"{arn}:API_KEY::"}

@@ -548,6 +548,45 @@ def test_05_every_resource_has_its_settings(stack, aws):
     assert aliases == sorted(f"{h}.{name}.test." for h in SERVICES)
 
 
+# What playbooks/vars/stand_ins.yml puts where a resource does not exist yet: never in the plan of a stack that has it.
+STAND_IN = re.compile(r"000000000000|stand-in-0000000000|0000000000000000[a-d]\b")
+
+
+def _changed_tasks(output: str) -> dict[str, set[str]]:
+    """{host: the names of the tasks that reported `changed` for it} from a run's output."""
+    changed: dict[str, set[str]] = {}
+    for block in re.split(r"\n(?=TASK \[)", output):
+        header = re.match(r"TASK \[([^\]]*)\]", block)
+        for host in re.findall(r"^changed: \[([^\]]+)\]", block, re.MULTILINE) if header else []:
+            changed.setdefault(host, set()).add(header[1])
+    return changed
+
+
+def test_05b_check_mode_plans_nothing_on_the_converged_stack_and_exactly_one_real_difference(play, stack):
+    _after("provision")
+    plan = play("provision", "--check", "--diff")
+    assert plan.returncode == 0, plan.output[-8000:]
+    assert {host: plan.recap()[host]["changed"] for host in SERVICES} == dict.fromkeys(SERVICES, 0), _changed_tasks(
+        plan.output
+    )
+    assert not STAND_IN.search(plan.output), STAND_IN.search(plan.output)
+
+    # One real difference (api's health check path): the plan is that one task of api's, nothing of web's.
+    host_file = Path(stack["path"]) / "host_vars" / "api.yml"
+    original = host_file.read_text()
+    host_file.write_text(original + "load_balancer_service_health_check_path: /healthz\n")
+    try:
+        plan = play("provision", "--check", "--diff")
+    finally:
+        host_file.write_text(original)
+    assert plan.returncode == 0, plan.output[-8000:]
+    assert _changed_tasks(plan.output) == {
+        "api": {"shipyard.fargate.load_balancer : Report the target group that check mode would create or change"}
+    }, plan.output[-8000:]
+    assert "health_check_path" in plan.output
+    assert not STAND_IN.search(plan.output), STAND_IN.search(plan.output)
+
+
 # --- 5, 6, 7. releases ----------------------------------------------------------------------------------------
 
 
