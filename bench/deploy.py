@@ -69,6 +69,10 @@ QUICK_HEALTH = {
 BUILD = ("Build the image from the Dockerfile",)
 PUSH = ("Log the Docker engine in to the registry", "Push the image tag", "Read the pushed image's digest")
 WAIT = ("Roll the service out to the task definition",)
+# Work of its own, not overhead: the release command (a one-off task: the sample's migrations) and the public URL check
+# after a rollout that changed the service (service_url_check_consecutive good answers through the load balancer).
+RELEASE = ("Run the release command as a one-off task",)
+URL_CHECK = ("Check http://", "Check https://")
 PROFILE_LINE = re.compile(r"^(?P<name>\S.*?) -+ (?P<seconds>\d+\.\d+)s$")
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+"
                    r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)", re.M)  # fmt: skip
@@ -104,17 +108,53 @@ class Run:
 
 
 def split_time(run: Run) -> dict[str, float]:
-    """Wall time of a deploy split into build, push, rollout wait and the rest (the playbook's own overhead)."""
-    build, push, wait = run.seconds_in(BUILD), run.seconds_in(PUSH), run.seconds_in(WAIT)
+    """Wall time of a deploy split into build, push, release, rollout wait, URL check and the rest (the playbook's
+    own overhead)."""
+    return split_timings(run.seconds, run.tasks())
+
+
+def split_timings(wall: float, timings: list[tuple[str, float]]) -> dict:
+    """``split_time`` from the wall time and profile_tasks' timings (also those of an earlier run's JSON)."""
+
+    def seconds_in(names: tuple[str, ...]) -> float:
+        return sum(s for name, s in timings if any(name.split(" : ")[-1].startswith(n) for n in names))
+
+    parts = {"build": BUILD, "push": PUSH, "release": RELEASE, "wait": WAIT, "url_check": URL_CHECK}
+    split = {key: seconds_in(names) for key, names in parts.items()}
     return {
-        "wall": run.seconds,
-        "build": build,
-        "push": push,
-        "wait": wait,
-        "overhead": run.seconds - build - push - wait,
-        "tasks": len(run.tasks()),
-        "timings": run.tasks(),
+        "wall": wall,
+        **split,
+        "overhead": wall - sum(split.values()),
+        "tasks": len(timings),
+        "timings": [tuple(t) for t in timings],
     }
+
+
+def before_after(before: dict, after: dict) -> list[tuple[str, float, float]]:
+    """``(measure, before, after)`` rows from two runs' results (``bench-deploy.json``), recomputed the same way."""
+
+    def median_unchanged(results: dict) -> float:
+        return statistics.median(u["wall"] for u in results["unchanged"])
+
+    def overhead(results: dict) -> float:
+        new = results["new_tag"]
+        return split_timings(new["wall"], new["timings"])["overhead"]
+
+    def ratio(results: dict, key: str) -> float:
+        return results["scale"]["5"][key]["wall"] / results["scale"]["1"][key]["wall"]
+
+    rows = [
+        ("unchanged commit, 1 service: wall (s, median)", median_unchanged(before), median_unchanged(after)),
+        (
+            "unchanged commit: task entries (profile_tasks)",
+            before["unchanged"][0]["tasks"],
+            after["unchanged"][0]["tasks"],
+        ),
+        ("new tag: overhead beyond build, push, release, rollout, URL check (s)", overhead(before), overhead(after)),
+    ]
+    for key, label in (("new_version", "new version"), ("unchanged", "unchanged re-deploy")):
+        rows.append((f"5 services / 1, {label} (x)", ratio(before, key), ratio(after, key)))
+    return rows
 
 
 def replace_section(document: str, section: str) -> str:
@@ -137,6 +177,8 @@ def five_services_inventory(root: Path, names: list[str]) -> None:
                     "load_balancer_service_priority": 10 * index,
                     "shipyard_service_secrets": {"API_KEY": "bench-only-not-a-secret"},
                     "service_environment": {"SHIPYARD_SIMULATE": "start=1"},
+                    # Simulated tasks serve no HTTP: the public URL check after a rollout would get 502s.
+                    "shipyard_url_check": False,
                 }
             )
         )
@@ -291,7 +333,15 @@ def _version(name: str) -> str:
         return "?"
 
 
-def section(results: dict, info: dict) -> str:
+def _split_row(label: str, split: dict) -> str:
+    cells = ("wall", "build", "push", "release", "wait", "url_check", "overhead")
+    return f"| {label} | " + " | ".join(f"{split.get(cell, 0):.1f}" for cell in cells) + " |"
+
+
+def section(results: dict, info: dict, before: dict | None = None) -> str:
+    """The ``## Deploy`` section; ``before``: an earlier run's results (``--before``) for the before/after table.
+
+    ``results`` and ``before`` as in ``bench-deploy.json`` (scale keys "1" and "5")."""
     unchanged = results["unchanged"]
     walls = [u["wall"] for u in unchanged]
     u0 = unchanged[0]
@@ -299,50 +349,68 @@ def section(results: dict, info: dict) -> str:
     rows = []
     for label, key in (("first deploy (creates everything)", "first"), ("new version (rollout)", "new_version"),
                        ("unchanged re-deploy", "unchanged")):  # fmt: skip
-        one, five = scale[1][key], scale[5][key]
+        one, five = scale["1"][key], scale["5"][key]
         rows.append(
             f"| {label} | {one['wall']:.1f} | {five['wall']:.1f} | {five['wall'] / one['wall']:.2f}x | "
-            f"{one['wait']:.1f} / {five['wait']:.1f} |"
+            f"{one['wait']:.1f} / {five['wait']:.1f} | {one['overhead']:.1f} / {five['overhead']:.1f} |"
         )
     top = "\n".join(f"| {name} | {seconds:.2f} |" for name, seconds in results["unchanged_top"])
+    comparison = ""
+    if before:
+        lines = "\n".join(
+            f"| {label} | {old:.1f} | {now:.1f} |" if isinstance(old, float) else f"| {label} | {old} | {now} |"
+            for label, old, now in before_after(before, results)
+        )
+        comparison = f"""
+**Before / after** (issue 15: the short path's look-ups in one module run, `shipyard.fargate.service_deploy_info`;
+no task definition registration or rollout when the service already runs it, steady). "Before" is the previous
+commit's playbooks run by this same script on this machine just before ({before["info"]["date"]}, load average
+{before["info"]["load_before"]:.2f} before, {before["info"]["load_after"]:.2f} after):
+
+| measure | before | after |
+|---|---|---|
+{lines}
+"""
     return f"""## Deploy
 
 Generated by `bench/deploy.py` (see `bench/README.md`, "Deploy"); a re-run replaces this section only.
 Run on {info["date"]}, {info["cpus"]} CPUs, Python {info["python"]}, ansible-core {info["ansible"]}; load average
 (1 min) {info["load_before"]:.2f} before, {info["load_after"]:.2f} after. Every number is one wall-clock run of
-`ansible-playbook` (the unchanged deploy: {len(walls)} runs) on a machine others share.
-
+`ansible-playbook` (the unchanged deploy: {len(walls)} runs) on a machine others share: with a load average above
+the 2 CPUs, every task entry and module start takes two to three times what it takes on an idle machine.
+{comparison}
 **Unchanged commit** (the sample API already built and pushed; `deploy.yml --limit web`, nothing to do):
 median **{statistics.median(walls):.1f} s** (runs: {", ".join(f"{w:.1f}" for w in walls)}), `changed=0` in
 {sum(u["changed"] == 0 for u in unchanged)} of {len(unchanged)}. Ansible's own start-up (an empty play) is
 {results["startup"]:.1f} s. The service exists, so the deploy takes its short path: the pre-flight checks, then
-read-only look-ups of the repository, secret and IAM roles, the image tag in the registry, the task definition
-compared and the rollout found complete; {u0["ok"]} ok and {u0["skipped"]} skipped tasks for the one host
+one read-only look-up (`shipyard.fargate.service_deploy_info`: the service and its task definition, the repository
+and the image tag in the registry, the secret, the IAM roles, the log group), the task definition compared on the
+controller and the service found steady on it; {u0["ok"]} ok and {u0["skipped"]} skipped tasks for the one host
 ({u0["tasks"]} task entries timed by profile_tasks). Slowest tasks of that run:
 
 | task | s |
 |---|---|
 {top}
 
-**Where a real deploy's time goes** (a new tag of the sample: build with cached layers, push, rollout of 2 real
-containers with 5 s health checks):
+**Where a real deploy's time goes** (a new tag of the sample: build with cached layers, push, the release command
+(the sample's migrations, a one-off task), rollout of 2 real containers with 5 s health checks, the public URL check):
 
-| deploy | wall (s) | build (s) | push (s) | rollout wait (s) | the rest: playbook overhead (s) |
-|---|---|---|---|---|---|
-| first deploy of the commit ({"built" if results["setup_built"] else "already pushed"}) | {setup["wall"]:.1f} | \
-{setup["build"]:.1f} | {setup["push"]:.1f} | {setup["wait"]:.1f} | {setup["overhead"]:.1f} |
-| new tag | {new["wall"]:.1f} | {new["build"]:.1f} | {new["push"]:.1f} | {new["wait"]:.1f} | {new["overhead"]:.1f} |
-| unchanged commit (first run) | {u0["wall"]:.1f} | 0 | 0 | 0 | {u0["overhead"]:.1f} |
+| deploy | wall (s) | build (s) | push (s) | release (s) | rollout wait (s) | URL check (s) | overhead (s) |
+|---|---|---|---|---|---|---|---|
+{_split_row(f"first deploy of the commit ({'built' if results['setup_built'] else 'already pushed'})", setup)}
+{_split_row("new tag", new)}
+{_split_row("unchanged commit (first run)", u0)}
 
 "Rollout wait" is the service role's `Roll the service out to the task definition` task (ecs_rollout:
-UpdateService and the wait); "push" is login, push and the digest read-back. The overhead (start-up included) is
-what the playbook costs on top of the work itself.
+UpdateService and the wait); "push" is login, push and the digest read-back; "release" the one-off task of
+`service_release_command`; "URL check" the check through the load balancer after a rollout that changed the service.
+The overhead (start-up included) is what the playbook costs on top of that work.
 
 **1 vs 5 services, forks 5** (simulated runner, `SHIPYARD_SIMULATE=start=1`, a small image already pushed:
 `-e shipyard_deploy_image_tag=bench`; each count on a fresh stack):
 
-| deploy | 1 service (s) | 5 services (s) | ratio | rollout wait 1 / 5 (s) |
-|---|---|---|---|---|
+| deploy | 1 service (s) | 5 services (s) | ratio | rollout wait 1 / 5 (s) | overhead 1 / 5 (s) |
+|---|---|---|---|---|---|
 {chr(10).join(rows)}
 """
 
@@ -353,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doc", default=str(DOC), help="the markdown whose ## Deploy section to replace")
     parser.add_argument("--no-doc", action="store_true", help="print the section only")
     parser.add_argument("--keep-stack", action="store_true", help="leave a stack this run brought up running")
+    parser.add_argument("--before", help="an earlier run's bench-deploy.json: adds the before/after table")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO / "local"))
@@ -384,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
             "load_before": load_before,
             "load_after": os.getloadavg()[0],
         }
-        text = section(results, info)
+        results = json.loads(json.dumps({**results, "info": info}))  # as bench-deploy.json holds it
+        before = json.loads(Path(args.before).read_text()) if args.before else None
+        text = section(results, info, before)
         print(text)
         (stack.config.state_dir / "bench-deploy.json").write_text(json.dumps(results, indent=1))
         if not args.no_doc:

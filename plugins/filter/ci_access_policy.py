@@ -27,7 +27,9 @@ The calls a deploy makes, and where each comes from (read the code before changi
   with service_keep_revisions.
 - ``ecs_rollout`` (plugins/modules/ecs_rollout.py, rollback.yml too) -> ecs:DescribeServices, ecs:UpdateService,
   ecs:ListTasks, ecs:DescribeTasks, ecs:DescribeTaskDefinition, ecs:ListTaskDefinitions (to_previous),
-  elasticloadbalancing:DescribeTargetHealth, logs:GetLogEvents.
+  elasticloadbalancing:DescribeTargetHealth, logs:GetLogEvents; ECS's deployment API where the endpoint has it:
+  ecs:ListServiceDeployments (on the service), ecs:DescribeServiceDeployments and ecs:StopServiceDeployment (the
+  rollback; on the service's service deployments).
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ ECR_PUSH_ACTIONS = [
     "ecr:UploadLayerPart",
 ]
 TASK_DEFINITION_ACTIONS = ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition"]
-SERVICE_ACTIONS = ["ecs:DescribeServices", "ecs:UpdateService"]
+SERVICE_ACTIONS = ["ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:UpdateService"]
+SERVICE_DEPLOYMENT_ACTIONS = ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment"]
 LOG_ACTIONS = ["logs:GetLogEvents", "logs:ListTagsLogGroup"]
 ROLE_READ_ACTIONS = [
     "iam:GetRole",
@@ -199,6 +202,13 @@ def ci_access_deploy_policy(
         # accepts. What a new revision can do is bounded by PassRoles below (only this stack's roles).
         _statement("TaskDefinitions", task_definition_actions, "*"),
         _statement("Services", SERVICE_ACTIONS, [f"{ecs}:service/{cluster}/{s['name']}" for s in items]),
+        # ECS's deployment API (ecs_rollout's verdict and rollback where the endpoint has it): listing is authorized
+        # on the service, describing and stopping on its service deployments.
+        _statement(
+            "ServiceDeployments",
+            SERVICE_DEPLOYMENT_ACTIONS,
+            [f"{ecs}:service-deployment/{cluster}/{s['name']}/*" for s in items],
+        ),
         # ListTasks is authorized on container instances, which Fargate has none of: "*", limited to this cluster.
         _statement("ListTasks", ["ecs:ListTasks"], "*", {"ArnEquals": {"ecs:cluster": f"{ecs}:cluster/{cluster}"}}),
         # Task ids are not known in advance: every task of this cluster (the cluster runs only this stack).

@@ -65,6 +65,8 @@ SERVICES = ("web", "api")
 BUILD_TASK = "Build the image from the Dockerfile"
 RELEASE_TASK = "Run the release command as a one-off task"
 PUSH_TASKS = ("Log the Docker engine in to the registry", "Push the image tag")
+# When the tag is in the registry, the image role skips its build and push steps as one task entry.
+BUILD_AND_PUSH = "Build and push the image (only when its tag is not in the registry yet)"
 RESULT = re.compile(r"^(ok|changed|skipping|failed|fatal): \[[^\]]+\]")
 DIGEST = re.compile(r"/web@sha256:[0-9a-f]{64}$")
 
@@ -606,8 +608,9 @@ def test_06_the_provision_deploy_check_workflow_with_the_same_commit_changes_not
     assert "api" not in provision.stats["changed"]  # the survey's service only
     output = flow.jobs["deploy"].stdout
     assert flow.jobs["deploy"].stats["changed"].get("web", 0) == 0, output[-5000:]
+    assert _task_results(output, BUILD_AND_PUSH) == ["skipping: [web]"], _task_results(output, BUILD_AND_PUSH)
     for task in (BUILD_TASK, *PUSH_TASKS):
-        assert _task_results(output, task) == ["skipping: [web]"], (task, _task_results(output, task))
+        assert _task_results(output, task) == [], (task, _task_results(output, task))
     assert f"(tag {stack['commit']}, already in the registry)" in _flat(output)
     assert _state(aws, stack) == before  # no new revision, no new deployment
     # The service exists: the short path (image, task definition, rollout), none of the infrastructure roles.
@@ -896,7 +899,8 @@ def test_08c_the_execution_environment_deploys_the_pushed_commit_with_no_docker_
     run = subprocess.run(argv, env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     _no_secret(stack, run.stdout, "the deploy in the execution environment")
     assert run.returncode == 0, run.stdout[-5000:]
-    assert _task_results(run.stdout, BUILD_TASK) == ["skipping: [web]"], _task_results(run.stdout, BUILD_TASK)
+    assert _task_results(run.stdout, BUILD_AND_PUSH) == ["skipping: [web]"], _task_results(run.stdout, BUILD_AND_PUSH)
+    assert _task_results(run.stdout, BUILD_TASK) == [], _task_results(run.stdout, BUILD_TASK)
     after = _state(aws, stack)
     assert after["task_definition"] != before["task_definition"]
     status, body = _get(stack_env, stack)

@@ -77,3 +77,37 @@ def test_the_five_service_inventory_names_each_service_once(bench, tmp_path):
     svc2 = yaml.safe_load((tmp_path / "host_vars" / "svc2.yml").read_text())
     assert svc2["load_balancer_service_priority"] == 20
     assert svc2["service_environment"] == {"SHIPYARD_SIMULATE": "start=1"}
+    assert svc2["shipyard_url_check"] is False  # simulated tasks serve no HTTP
+
+
+def test_the_release_and_the_url_check_are_work_not_overhead(bench):
+    output = PROFILE_OUTPUT.replace(
+        "Summary ---",
+        "shipyard.fargate.service : Run the release command as a one-off task - 12.00s\n"
+        "shipyard.fargate.service : Check http://127.0.0.1:29080/health -------- 4.00s\nSummary ---",
+    )
+    split = bench.split_time(bench.Run(["ansible-playbook"], 90.0, 0, output))
+    assert split["release"] == pytest.approx(12.0)
+    assert split["url_check"] == pytest.approx(4.0)
+    assert split["overhead"] == pytest.approx(90.0 - 20.5 - 9.8 - 31.0 - 12.0 - 4.0)
+
+
+def _results(unchanged_walls, new_wall, scale_walls):
+    timings = [["shipyard.fargate.image : Build the image from the Dockerfile", 10.0]]
+    return {
+        "unchanged": [{"wall": w, "tasks": 100} for w in unchanged_walls],
+        "new_tag": {"wall": new_wall, "timings": timings},
+        "scale": {str(n): {key: {"wall": wall} for key, wall in walls.items()} for n, walls in scale_walls.items()},
+    }
+
+
+def test_before_and_after_are_computed_the_same_way_from_each_run(bench):
+    before = _results([25.0, 26.0, 24.0], 40.0, {1: {"new_version": 30.0, "unchanged": 20.0},
+                                                 5: {"new_version": 60.0, "unchanged": 60.0}})  # fmt: skip
+    after = _results([5.0, 6.0, 4.0], 20.0, {1: {"new_version": 20.0, "unchanged": 5.0},
+                                              5: {"new_version": 25.0, "unchanged": 7.0}})  # fmt: skip
+    rows = {label: (old, new) for label, old, new in bench.before_after(before, after)}
+    assert rows["unchanged commit, 1 service: wall (s, median)"] == (25.0, 5.0)
+    assert rows["new tag: overhead beyond build, push, release, rollout, URL check (s)"] == (30.0, 10.0)
+    assert rows["5 services / 1, new version (x)"] == (2.0, 1.25)
+    assert rows["5 services / 1, unchanged re-deploy (x)"] == (3.0, 1.4)

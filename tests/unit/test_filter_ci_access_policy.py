@@ -82,8 +82,13 @@ EXPECTED = {
         None,
     ),
     "Services": (
-        ["ecs:DescribeServices", "ecs:UpdateService"],
+        ["ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:UpdateService"],
         [f"{ECS}:service/shop/api", f"{ECS}:service/shop/web"],
+        None,
+    ),
+    "ServiceDeployments": (
+        ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment"],
+        [f"{ECS}:service-deployment/shop/api/*", f"{ECS}:service-deployment/shop/web/*"],
         None,
     ),
     "ListTasks": (["ecs:ListTasks"], ["*"], {"ArnEquals": {"ecs:cluster": f"{ECS}:cluster/shop"}}),

@@ -1,0 +1,44 @@
+# Copyright: Shipyard maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``shipyard.fargate.task_definition_changes`` filter (documentation: task_definition_changes.yml beside it).
+
+A pure function on the controller: what differs between a task definition ECS describes and the one
+``shipyard.fargate.ecs_task_definition`` would register for the given options, compared exactly as that module
+compares them (``module_utils/task_definition.py``: ``build_request``, ``compare``, ``differences``). Empty: the
+same definition, no new revision needed.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.shipyard.fargate.plugins.module_utils import task_definition as td
+
+# The ecs_task_definition options build_request reads, with the module's defaults.
+_DEFAULTS = {
+    "network_mode": "awsvpc",
+    "requires_compatibilities": ["FARGATE"],
+    "containers": [],
+}
+
+
+def task_definition_changes(current, options):
+    """``{"before": ..., "after": ...}`` restricted to what differs; ``{}`` when ``current`` is what ``options``
+    (ecs_task_definition's options: family, containers, cpu, memory, roles, runtime_platform...) describe.
+    ``current`` None (no task definition): everything differs."""
+    if not isinstance(options, dict) or not options.get("family"):
+        raise AnsibleFilterError("task_definition_changes: options must be a dict of ecs_task_definition options")
+    params = {**_DEFAULTS, **options}
+    try:
+        before, after = td.compare(current or None, td.build_request(params))
+    except (td.TaskDefinitionError, ValueError, TypeError) as e:
+        raise AnsibleFilterError(f"task_definition_changes: {e}") from None
+    if current and before == after:
+        return {}
+    return td.differences(before, after)
+
+
+class FilterModule:
+    """Shipyard's task definition filters."""
+
+    def filters(self):
+        return {"task_definition_changes": task_definition_changes}

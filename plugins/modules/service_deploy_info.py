@@ -1,0 +1,417 @@
+#!/usr/bin/python
+
+# Copyright: Shipyard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: service_deploy_info
+short_description: Everything a deploy of an existing ECS service looks up, in one module run
+version_added: 0.1.0
+description:
+  - Read-only. Looks up, in one run (one Python start, one set of clients), what C(playbooks/deploy.yml) needs to
+    deploy a service that exists, and to tell whether it is already done - the same look-ups the roles' C(info)
+    entry points make one module run each (about a second apiece).
+  - The ECS service (C(DescribeServices)) and the task definition it runs (C(DescribeTaskDefinition)), and whether
+    it is steady (RV(steady)) - one deployment, PRIMARY, its rollout C(COMPLETED), as many tasks running as desired.
+  - The ECR repository (C(DescribeRepositories)) and, with O(image_tag), whether the registry holds that tag and
+    its digest (C(GetAuthorizationToken), then C(HEAD /v2/<path>/manifests/<tag>) over the Docker Registry HTTP API
+    v2, like M(shipyard.fargate.registry_image_info)).
+  - The Secrets Manager secret (C(DescribeSecret), never its value), the IAM roles (C(GetRole)), the log
+    group (C(DescribeLogGroups)).
+  - With O(secret_rotation) and a steady service, whether a secret its task definition reads changed after its
+    tasks started (C(ListTasks), C(DescribeTasks), C(DescribeSecret)), the decision of
+    M(shipyard.fargate.ecs_rollout)'s O(shipyard.fargate.ecs_rollout#module:roll_on_secret_change), made by the same
+    code (C(module_utils/secret_rotation.py)).
+  - What does not exist is reported (C(exists=false), RV(service) null), not an error; the caller decides. A
+    missing cluster is RV(cluster_missing). Other AWS errors fail the task.
+options:
+  cluster:
+    description: The ECS cluster.
+    type: str
+    required: true
+  service:
+    description: The ECS service.
+    type: str
+    required: true
+  repository:
+    description: The ECR repository's name (C(<stack>/<service>)). Unset, no repository or image is looked up.
+    type: str
+  image_tag:
+    description:
+      - The tag to look for in the repository (needs O(repository)). Unset, the registry is not asked.
+    type: str
+  registry_host:
+    description:
+      - Where the registry holds the repository's images, C(<host>[:<port>]), when that is not the host of the
+        repository's URI (on the local stack, the registry the emulator's URIs stand for).
+    type: str
+  registry_scheme:
+    description: V(http) or V(https) for the registry. Unset, V(http) on a loopback host, V(https) elsewhere.
+    type: str
+    choices: [http, https]
+  secret_name:
+    description: The Secrets Manager secret's name (never its value). Unset, no secret is looked up.
+    type: str
+  roles:
+    description: IAM role names to look up.
+    type: list
+    elements: str
+    default: []
+  log_group:
+    description: The CloudWatch Logs group's name. Unset, no log group is looked up.
+    type: str
+  secret_rotation:
+    description:
+      - When the service is steady, also decide whether a secret its task definition reads changed after its tasks
+        started (RV(secret_rotation)).
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+author:
+  - Shipyard maintainers (@shipyard)
+"""
+
+EXAMPLES = r"""
+- name: Look up what a deploy of web needs
+  shipyard.fargate.service_deploy_info:
+    cluster: shop
+    service: web
+    repository: shop/web
+    image_tag: 3f2a9c1d0b7e
+    secret_name: shop/web
+    roles: [shop-web-execution, shop-web-task]
+    log_group: /ecs/shop/web
+  register: web_deploy
+
+- name: Already running it, nothing to roll out?
+  ansible.builtin.debug:
+    msg: "{{ web_deploy.service.taskDefinition }} steady: {{ web_deploy.steady }}"
+  when: web_deploy.service is not none
+"""
+
+RETURN = r"""
+service:
+  description: The ACTIVE service as C(DescribeServices) returns it (camelCase); null when there is none.
+  returned: always
+  type: dict
+cluster_missing:
+  description: Whether the cluster does not exist (then RV(service) is null).
+  returned: always
+  type: bool
+task_definition:
+  description: The task definition the service runs, as C(DescribeTaskDefinition) returns it; null without service.
+  returned: always
+  type: dict
+steady:
+  description: Whether the service is steady - one deployment, PRIMARY, rollout C(COMPLETED), running = desired.
+  returned: always
+  type: bool
+steady_reason:
+  description: Why it is not steady (null when it is).
+  returned: always
+  type: str
+  sample: "2 deployments (a rollout is under way)"
+repository:
+  description: The repository as C(DescribeRepositories) returns it, with C(exists); C(exists=false) alone when missing.
+  returned: with O(repository)
+  type: dict
+image:
+  description: The tag in the registry - C(repository) (where it was asked), C(tag), C(exists), C(digest).
+  returned: with O(image_tag) and a repository that exists
+  type: dict
+  sample: {"repository": "127.0.0.1:29050/shop/web", "tag": "3f2a9c1d0b7e", "exists": true, "digest": "sha256:..."}
+secret:
+  description: The secret - C(name), C(exists), C(arn), C(last_changed_date) (ISO 8601). Never its value.
+  returned: with O(secret_name)
+  type: dict
+roles:
+  description: Each role of O(roles) by name - C(name), C(exists), C(arn).
+  returned: always
+  type: dict
+log_group:
+  description: The log group - C(name), C(exists), C(arn) (without the trailing C(:*)), C(retention_in_days).
+  returned: with O(log_group)
+  type: dict
+secret_rotation:
+  description:
+    - Whether a secret the running task definition reads changed after the oldest RUNNING task of the PRIMARY
+      deployment started (C(roll)), with C(reason), C(secrets) and C(tasks_started_at), as
+      M(shipyard.fargate.ecs_rollout) reports it; null when not decided (no steady service, or
+      O(secret_rotation=false)).
+  returned: always
+  type: dict
+api_calls:
+  description: AWS API calls made (the registry request not counted).
+  returned: always
+  type: int
+"""
+
+import base64
+import binascii
+import contextlib
+
+try:
+    import boto3
+    import botocore
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.shipyard.fargate.plugins.module_utils import secret_rotation
+from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 import RegistryClient, RegistryError
+from ansible_collections.shipyard.fargate.plugins.module_utils.step_calls import StepCalls
+
+MAX_DESCRIBE_TASKS = 100
+
+# --- pure functions --------------------------------------------------------------------------------------------
+
+
+def active_service(services):
+    """The ACTIVE service of a DescribeServices answer (a deleted one stays visible as INACTIVE/DRAINING), or None."""
+    return next((s for s in services or [] if s.get("status") == "ACTIVE"), None)
+
+
+def steadiness(service):
+    """``(steady, reason)``: one deployment, PRIMARY, its rollout COMPLETED, running = desired, nothing pending."""
+    if not service:
+        return False, "no service"
+    deployments = service.get("deployments") or []
+    if len(deployments) != 1:
+        return False, f"{len(deployments)} deployments (a rollout is under way)"
+    primary = deployments[0]
+    if primary.get("status") != "PRIMARY":
+        return False, f"its only deployment is {primary.get('status')}"
+    state = primary.get("rolloutState")
+    if state not in (None, "COMPLETED"):
+        return False, f"its deployment's rollout is {state}"
+    if primary.get("taskDefinition") and primary.get("taskDefinition") != service.get("taskDefinition"):
+        return False, "its deployment runs another task definition than the service's"
+    desired, running = service.get("desiredCount", 0), service.get("runningCount", 0)
+    if running != desired or service.get("pendingCount", 0):
+        return False, f"{running} of {desired} task(s) running, {service.get('pendingCount', 0)} pending"
+    return True, None
+
+
+def registry_uri(repository_uri, registry_host):
+    """Where to ask for the repository's images: its URI, or the same path on ``registry_host``."""
+    if not registry_host:
+        return repository_uri
+    return f"{registry_host.rstrip('/')}/{repository_uri.split('/', 1)[1]}"
+
+
+def decode_login(authorization_data):
+    """``(username, password)`` of one GetAuthorizationToken entry; ValueError when malformed."""
+    try:
+        decoded = base64.b64decode(authorization_data["authorizationToken"], validate=True).decode("utf-8")
+    except (KeyError, binascii.Error, UnicodeDecodeError) as e:
+        raise ValueError("ECR returned an authorization token that is not base64 'user:password'") from e
+    username, sep, password = decoded.partition(":")
+    if not sep or not username or not password:
+        raise ValueError("ECR returned an authorization token that is not base64 'user:password'")
+    return username, password
+
+
+def _stamp(when):
+    return when.isoformat() if hasattr(when, "isoformat") else when
+
+
+# --- AWS calls --------------------------------------------------------------------------------------------------
+
+
+def _service(call, cluster, name):
+    try:
+        response = call("describe_services", cluster=cluster, services=[name])
+    except is_boto3_error_code("ClusterNotFoundException"):
+        return None, True
+    return active_service(response.get("services")), False
+
+
+def _repository(call, name):
+    try:
+        found = call("describe_repositories", api="ecr", repositoryNames=[name])["repositories"]
+    except is_boto3_error_code("RepositoryNotFoundException"):
+        return {"exists": False}
+    return dict(found[0], exists=True) if found else {"exists": False}
+
+
+def _image(module, call, repository, tag):
+    params = module.params
+    uri = registry_uri(repository["repositoryUri"], params["registry_host"])
+    data = call("get_authorization_token", api="ecr", registryIds=[repository["registryId"]])["authorizationData"]
+    if not data:
+        module.fail_json(msg="ECR returned no authorization data", api_calls=call.count)
+    try:
+        username, password = decode_login(data[0])
+    except ValueError as e:
+        module.fail_json(msg=str(e), api_calls=call.count)
+    try:
+        client = RegistryClient(uri, username=username, password=password, scheme=params["registry_scheme"])
+        found = client.head(tag)
+    except (ValueError, RegistryError) as e:
+        module.fail_json(msg=f"Looking the image tag {tag} up in {uri}: {e}", api_calls=call.count)
+    return {"repository": uri, "tag": tag, "exists": found["exists"], "digest": found["digest"]}
+
+
+def _secret(call, name):
+    try:
+        described = call("describe_secret", api="secretsmanager", SecretId=name)
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return {"name": name, "exists": False, "arn": None, "last_changed_date": None}
+    return {
+        "name": name,
+        "exists": True,
+        "arn": described["ARN"],
+        "last_changed_date": _stamp(described.get("LastChangedDate")),
+        "_described": described,
+    }
+
+
+def _role(call, name):
+    try:
+        role = call("get_role", api="iam", RoleName=name)["Role"]
+    except is_boto3_error_code("NoSuchEntity"):
+        return {"name": name, "exists": False, "arn": None}
+    return {"name": name, "exists": True, "arn": role["Arn"]}
+
+
+def _log_group(call, name):
+    groups = call("describe_log_groups", api="logs", logGroupNamePrefix=name).get("logGroups") or []
+    group = next((g for g in groups if g.get("logGroupName") == name), None)
+    if group is None:
+        return {"name": name, "exists": False, "arn": None, "retention_in_days": None}
+    arn = group.get("arn") or ""
+    return {
+        "name": name,
+        "exists": True,
+        "arn": arn[:-2] if arn.endswith(":*") else arn,
+        "retention_in_days": group.get("retentionInDays"),
+    }
+
+
+def _secret_rotation(call, cluster, service, definition, known):
+    """ecs_rollout's roll_on_secret_change decision for a steady service; ``known``: secrets described already."""
+    secrets = secret_rotation.referenced_secrets(definition)
+    if not secrets:
+        return secret_rotation.decide({}, [])
+    arns, token = [], None
+    while True:
+        kwargs = {"cluster": cluster, "serviceName": service["serviceName"], "desiredStatus": "RUNNING"}
+        page = call("list_tasks", **(dict(kwargs, nextToken=token) if token else kwargs))
+        arns.extend(page.get("taskArns") or [])
+        token = page.get("nextToken")
+        if not token:
+            break
+    tasks = []
+    for start in range(0, len(arns), MAX_DESCRIBE_TASKS):
+        tasks += call("describe_tasks", cluster=cluster, tasks=arns[start : start + MAX_DESCRIBE_TASKS])["tasks"]
+    starts = secret_rotation.primary_task_starts(service, tasks)
+    changed = {}
+    for ident in secrets if starts else []:
+        described = known.get(ident)
+        if described is None:
+            try:
+                described = call("describe_secret", api="secretsmanager", SecretId=ident)
+            except is_boto3_error_code("ResourceNotFoundException"):
+                continue  # gone: no new value to read (the tasks' own start fails on it, and says so)
+        changed[described.get("Name") or ident] = described.get("LastChangedDate")
+    return secret_rotation.decide(changed, starts)
+
+
+def look_up(module, call):
+    params = module.params
+    result = {"roles": {}, "secret_rotation": None}
+    service, result["cluster_missing"] = _service(call, params["cluster"], params["service"])
+    result["service"] = service
+    result["task_definition"] = (
+        call("describe_task_definition", taskDefinition=service["taskDefinition"])["taskDefinition"]
+        if service
+        else None
+    )
+    result["steady"], result["steady_reason"] = steadiness(service)
+    if params["repository"]:
+        result["repository"] = _repository(call, params["repository"])
+        if params["image_tag"] and result["repository"]["exists"]:
+            result["image"] = _image(module, call, result["repository"], params["image_tag"])
+    known = {}
+    if params["secret_name"]:
+        secret = _secret(call, params["secret_name"])
+        described = secret.pop("_described", None)
+        if described:
+            known[secret_rotation.secret_id(described["ARN"]) or described["ARN"]] = described
+        result["secret"] = secret
+    for name in params["roles"]:
+        result["roles"][name] = _role(call, name)
+    if params["log_group"]:
+        result["log_group"] = _log_group(call, params["log_group"])
+    if params["secret_rotation"] and result["steady"]:
+        result["secret_rotation"] = _secret_rotation(call, params["cluster"], service, result["task_definition"], known)
+    return result
+
+
+@contextlib.contextmanager
+def one_session_per_profile():
+    """While it lasts, ``module.client()`` builds every client from one boto3 session (per profile).
+
+    amazon.aws's ``boto3_conn`` makes a new ``boto3.session.Session(profile_name=...)`` for each client, and each new
+    session loads botocore's endpoint and partition data again: about 0.3 s per client, five clients here. The
+    clients get exactly the region, endpoint, credentials and configuration ``module.client()`` gives them
+    (``get_aws_connection_info``); only the session they come from is shared.
+    """
+    real = boto3.session.Session
+    sessions = {}
+
+    def shared(*args, **kwargs):
+        if args or set(kwargs) - {"profile_name"}:
+            return real(*args, **kwargs)
+        profile = kwargs.get("profile_name")
+        if profile not in sessions:
+            sessions[profile] = real(profile_name=profile)
+        return sessions[profile]
+
+    boto3.session.Session = shared
+    try:
+        yield
+    finally:
+        boto3.session.Session = real
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            cluster=dict(type="str", required=True),
+            service=dict(type="str", required=True),
+            repository=dict(type="str"),
+            image_tag=dict(type="str"),
+            registry_host=dict(type="str"),
+            registry_scheme=dict(type="str", choices=["http", "https"]),
+            secret_name=dict(type="str"),
+            roles=dict(type="list", elements="str", default=[]),
+            log_group=dict(type="str"),
+            secret_rotation=dict(type="bool", default=True),
+        ),
+        required_by={"image_tag": "repository"},
+        supports_check_mode=True,
+    )
+    call = StepCalls(module, retry=True)
+    try:
+        with one_session_per_profile():
+            result = look_up(module, call)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        module.fail_json_aws(e, msg="Failed to look the service's deploy up", api_calls=call.count)
+    module.exit_json(changed=False, api_calls=call.count, **result)
+
+
+if __name__ == "__main__":
+    main()
