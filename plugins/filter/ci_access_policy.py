@@ -8,23 +8,21 @@ make for an existing service, on this stack's resources), and the broader, opt-i
 (what ``playbooks/provision.yml`` and ``playbooks/destroy.yml`` need). No AWS call, no template state: the same
 arguments give the same document.
 
-The calls a deploy makes, and where each comes from (read the code before changing a list here):
+The calls a deploy makes, and where each comes from (recorded with ``scripts/record-aws-calls`` into
+tests/unit/fixtures/ci_access/deploy_calls.yml; read the code before changing a list here):
 
-- ``provision.yml`` "find the services that exist" and the service role's lookup: ``community.aws.ecs_service_info``
-  -> ecs:DescribeServices.
-- registry ``info`` (``community.aws.ecs_ecr`` in check mode) -> ecr:DescribeRepositories, ecr:GetRepositoryPolicy.
+- ``shipyard.fargate.service_deploy_info`` (provision.yml's "find the services that exist", one module run: what the
+  short path needs) -> ecs:DescribeServices, ecs:DescribeTaskDefinition, ecs:ListTasks, ecs:DescribeTasks,
+  ecr:DescribeRepositories, secretsmanager:DescribeSecret (never GetSecretValue: ECS reads the value with the
+  service's execution role), iam:GetRole, logs:DescribeLogGroups.
 - image role: ``ecr_authorization_token`` -> ecr:GetAuthorizationToken; ``registry_image_info`` /
   ``registry_image_tag`` and the Docker push, through the registry API -> ecr:BatchGetImage,
   ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, ecr:UploadLayerPart,
   ecr:CompleteLayerUpload, ecr:PutImage.
-- secrets ``info`` (``secretsmanager_secret_without_value`` in check mode) -> secretsmanager:DescribeSecret. Never
-  secretsmanager:GetSecretValue: ECS reads the value with the service's execution role.
-- iam ``info`` (``amazon.aws.iam_role_info``) -> iam:GetRole, iam:ListRolePolicies, iam:ListAttachedRolePolicies,
-  iam:ListInstanceProfilesForRole.
-- service ``deploy``: ``cloudwatchlogs_log_group`` (a converged group) -> logs:DescribeLogGroups,
-  logs:ListTagsLogGroup; ``ecs_task_definition`` -> ecs:ListTaskDefinitions, ecs:DescribeTaskDefinition,
+- service ``deploy``: ``ecs_task_definition`` -> ecs:ListTaskDefinitions, ecs:DescribeTaskDefinition,
   ecs:RegisterTaskDefinition (with iam:PassRole on the execution and task roles), ecs:DeregisterTaskDefinition only
-  with service_keep_revisions.
+  with service_keep_revisions; the release step (``ecs_task_run``) -> ecs:RunTask, ecs:DescribeTasks, ecs:StopTask
+  (on its timeout), logs:GetLogEvents.
 - ``ecs_rollout`` (plugins/modules/ecs_rollout.py, rollback.yml too) -> ecs:DescribeServices, ecs:UpdateService,
   ecs:ListTasks, ecs:DescribeTasks, ecs:DescribeTaskDefinition, ecs:ListTaskDefinitions (to_previous),
   elasticloadbalancing:DescribeTargetHealth, logs:GetLogEvents; ECS's deployment API where the endpoint has it:
@@ -52,7 +50,6 @@ ECR_PUSH_ACTIONS = [
     "ecr:CompleteLayerUpload",
     "ecr:DescribeRepositories",
     "ecr:GetDownloadUrlForLayer",
-    "ecr:GetRepositoryPolicy",
     "ecr:InitiateLayerUpload",
     "ecr:PutImage",
     "ecr:UploadLayerPart",
@@ -60,13 +57,8 @@ ECR_PUSH_ACTIONS = [
 TASK_DEFINITION_ACTIONS = ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition"]
 SERVICE_ACTIONS = ["ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:UpdateService"]
 SERVICE_DEPLOYMENT_ACTIONS = ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment"]
-LOG_ACTIONS = ["logs:GetLogEvents", "logs:ListTagsLogGroup"]
-ROLE_READ_ACTIONS = [
-    "iam:GetRole",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListInstanceProfilesForRole",
-    "iam:ListRolePolicies",
-]
+LOG_ACTIONS = ["logs:GetLogEvents"]
+ROLE_READ_ACTIONS = ["iam:GetRole"]
 
 # The deploy role's actions whose Resource is "*", and why: AWS evaluates them against no narrower resource (the
 # Service Authorization Reference lists no resource type for them). Everything else names this stack's resources.
@@ -211,8 +203,17 @@ def ci_access_deploy_policy(
         ),
         # ListTasks is authorized on container instances, which Fargate has none of: "*", limited to this cluster.
         _statement("ListTasks", ["ecs:ListTasks"], "*", {"ArnEquals": {"ecs:cluster": f"{ecs}:cluster/{cluster}"}}),
-        # Task ids are not known in advance: every task of this cluster (the cluster runs only this stack).
-        _statement("DescribeTasks", ["ecs:DescribeTasks"], [f"{ecs}:task/{cluster}/*"]),
+        # Task ids are not known in advance: every task of this cluster (the cluster runs only this stack). StopTask:
+        # the release step's one-off task, stopped when it outlives service_release_timeout.
+        _statement("Tasks", ["ecs:DescribeTasks", "ecs:StopTask"], [f"{ecs}:task/{cluster}/*"]),
+        # The release step (service_release_command) runs a one-off task of the new revision: RunTask is authorized on
+        # the task definition (its ARN is new each time), limited to this stack's cluster.
+        _statement(
+            "ReleaseTask",
+            ["ecs:RunTask"],
+            [f"{ecs}:task-definition/*"],
+            {"ArnEquals": {"ecs:cluster": f"{ecs}:cluster/{cluster}"}},
+        ),
         # Elastic Load Balancing's Describe* calls support no resource-level permission.
         _statement("TargetHealth", ["elasticloadbalancing:DescribeTargetHealth"], "*"),
         # DescribeLogGroups is a list call: CloudWatch Logs authorizes it on log-group:* of the account and region.

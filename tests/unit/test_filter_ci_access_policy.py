@@ -92,11 +92,16 @@ EXPECTED = {
         None,
     ),
     "ListTasks": (["ecs:ListTasks"], ["*"], {"ArnEquals": {"ecs:cluster": f"{ECS}:cluster/shop"}}),
-    "DescribeTasks": (["ecs:DescribeTasks"], [f"{ECS}:task/shop/*"], None),
+    "Tasks": (["ecs:DescribeTasks", "ecs:StopTask"], [f"{ECS}:task/shop/*"], None),
+    "ReleaseTask": (
+        ["ecs:RunTask"],
+        [f"{ECS}:task-definition/*"],
+        {"ArnEquals": {"ecs:cluster": f"{ECS}:cluster/shop"}},
+    ),
     "TargetHealth": (["elasticloadbalancing:DescribeTargetHealth"], ["*"], None),
     "LogGroupsDescribe": (["logs:DescribeLogGroups"], [f"{LOGS}:*"], None),
     "Logs": (
-        ["logs:GetLogEvents", "logs:ListTagsLogGroup"],
+        ["logs:GetLogEvents"],
         [f"{LOGS}:/ecs/shop/api:*", f"{LOGS}:/ecs/shop/web:*"],
         None,
     ),
@@ -109,7 +114,7 @@ EXPECTED = {
         None,
     ),
     "RolesRead": (
-        ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies"],
+        ["iam:GetRole"],
         ROLES,
         None,
     ),
@@ -230,6 +235,7 @@ IMPLIED = {
     "ecr:InitiateLayerUpload",
     "ecr:PutImage",
     "ecr:UploadLayerPart",
+    "ecs:StopTask",  # the release step's one-off task, stopped on its timeout (not in a recorded run)
     "iam:PassRole",
 }
 
