@@ -8,8 +8,9 @@ lets the tool roll it out to the story's revision, and measures:
   targets healthy (a side poller over boto3 every 0.2 s, straight to the emulator); for a failing one, the
   ``stoppedAt`` of the first new task that stopped (the emulator's timestamp);
 - when the tool gave its verdict and exited, and what the verdict was;
-- the tool's AWS API calls, counted by a small HTTP proxy between the tool and the emulator (one proxy per run,
-  operations read from ``X-Amz-Target`` or the query ``Action``), per minute of the tool's run.
+- the tool's AWS API calls, counted by the local stack's fault proxy (``shipyard_local.faults``, no faults planned)
+  between the tool and the emulator (one proxy per run, operations read from ``X-Amz-Target`` or the query
+  ``Action``), per minute of the tool's run.
 
 Run it from the repository root: ``.venv/bin/python bench/rollout.py [--stories healthy,crash_loop] [--tools ours]
 [--cap-cli 120] [--no-doc]``. It replaces its own section of ``docs/benchmarks.md`` (between its markers) and
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import platform
@@ -34,13 +34,11 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -49,7 +47,11 @@ PLAYBOOK = REPO / "bench" / "rollout.yml"
 
 if str(REPO / "bench") not in sys.path:  # bench/docsections.py, also when this file is loaded by path (tests)
     sys.path.insert(0, str(REPO / "bench"))
+if str(REPO / "local") not in sys.path:  # the local stack's fault proxy counts the calls
+    sys.path.insert(0, str(REPO / "local"))
 from docsections import markers, replace_section  # noqa: E402 - needs bench/ on sys.path first
+
+from shipyard_local.faults import Faults, build_server  # noqa: E402 - needs local/ on sys.path first
 
 # This script's section of docs/benchmarks.md (the top of it); bench/deploy.py's "Deploy" section stays as it is.
 BEGIN, END = markers("bench/rollout.py", "bench/deploy.py")
@@ -129,26 +131,6 @@ TOOL_LABELS = {
 
 # ---------------------------------------------------------------------------------------------------------
 # Pure helpers (tests/unit/test_bench.py)
-
-_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/")
-
-
-def operation_of(headers: Mapping[str, str], body: bytes) -> str:
-    """``service:Operation`` of one AWS request: ``X-Amz-Target`` (JSON protocols) or ``Action`` (query protocol).
-
-    The service comes from the SigV4 credential scope of ``Authorization``; ``?`` when a part is unknown.
-    """
-    lowered = {key.lower(): value for key, value in headers.items()}
-    match = _SCOPE.search(lowered.get("authorization", ""))
-    service = match.group(1) if match else "?"
-    target = lowered.get("x-amz-target")
-    if target:
-        return f"{service}:{target.rsplit('.', 1)[-1]}"
-    try:
-        action = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
-    except ValueError:
-        action = ""
-    return f"{service}:{action or '?'}"
 
 
 def per_minute(calls: int, seconds: float) -> float | None:
@@ -247,61 +229,42 @@ def targets_check(rows: list[dict]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The counting proxy
+# The counting proxy: the local stack's fault proxy (local/shipyard_local/faults.py) with no plan, its own per run
 
-HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
+
+class _Recorded(Faults):
+    """The fault proxy's state with no faults planned, keeping each call's time as well as its count."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[tuple[float, str]] = []
+
+    def next(self, name: str):
+        decision = super().next(name)
+        with self._lock:
+            self.requests.append((time.time(), name.replace(".", ":", 1)))  # ecs.DescribeServices: ecs:Describe...
+        return decision
 
 
 class CountingProxy:
-    """A threaded HTTP proxy on 127.0.0.1 to the emulator that records each request: (time, ``service:Op``)."""
+    """A threaded HTTP proxy on 127.0.0.1 to the emulator (the fault proxy, no faults) that records each request:
+    (time, ``service:Op``), the operation as the fault proxy reads it (``X-Amz-Target`` or the query ``Action``,
+    the service from the SigV4 credential scope)."""
 
     def __init__(self, upstream: str) -> None:
         parts = urlsplit(upstream)
-        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
-        self.requests: list[tuple[float, str]] = []
-        self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_args):
-                pass
-
-            def _forward(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                proxy.record(operation_of(dict(self.headers.items()), body))
-                conn = http.client.HTTPConnection(*proxy.upstream, timeout=120)
-                try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    response = conn.getresponse()
-                    data = response.read()
-                    self.send_response_only(response.status, response.reason)
-                    for key, value in response.getheaders():
-                        if key.lower() not in HOP and key.lower() != "content-length":
-                            self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(data)
-                finally:
-                    conn.close()
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._faults = _Recorded()
+        self._server = build_server(parts.hostname or "127.0.0.1", 0, parts.port or 80, self._faults)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def record(self, operation: str) -> None:
-        with self._lock:
-            self.requests.append((time.time(), operation))
+    @property
+    def requests(self) -> list[tuple[float, str]]:
+        with self._faults._lock:
+            return list(self._faults.requests)
 
     def __enter__(self) -> CountingProxy:
         self._thread.start()
@@ -861,7 +824,6 @@ def update_document(existing: str, section: str) -> str:
 
 
 def _stack(args):
-    sys.path.insert(0, str(REPO / "local"))
     from shipyard_local.config import StackConfig  # needs local/ on sys.path first
     from shipyard_local.stack import Stack
 

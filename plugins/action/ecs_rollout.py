@@ -58,6 +58,7 @@ class ActionModule(ActionBase):
         self._args = args
         self._task_vars = task_vars
         self._calls = 0
+        self._retries = 0  # attempts made again within those calls (AWS throttled or failed them)
         self._last_service = None
         self._startup = STARTUP_GUESS
         self._overheads = []
@@ -67,6 +68,7 @@ class ActionModule(ActionBase):
             # A module step that failed counted its own calls; a failed verdict already carries the total.
             if failed.from_step:
                 failed.result["api_calls"] = self._calls + failed.result.get("api_calls", 0)
+                failed.result["api_retries"] = self._retries + failed.result.get("api_retries", 0)
             result.update(failed.result)
             result["failed"] = True
         return result
@@ -78,6 +80,7 @@ class ActionModule(ActionBase):
         if res.get("failed"):
             raise StepFailed(res)
         self._calls += int(res.get("api_calls") or 0)
+        self._retries += int(res.get("api_retries") or 0)
         return res
 
     def _poll(self, state, delay, elapsed):
@@ -144,6 +147,7 @@ class ActionModule(ActionBase):
                 failed_task_ids=[],
                 elapsed=round(time.monotonic() - started, 1),
                 api_calls=self._calls,
+                api_retries=self._retries,
             )
         options = self._options()
         service = start["service"]
@@ -163,11 +167,12 @@ class ActionModule(ActionBase):
             self._last_service = first.service or service
         outcome = self._wait(state, options, first)
         out = dict(base, **progress.result(outcome))
-        out["api_calls"] = self._calls
+        out.update(api_calls=self._calls, api_retries=self._retries)
         verdict = outcome.verdict
         out["msg"] = verdict.message
         if verdict.kind == model.SUCCEEDED:
             out["elapsed"] = round(time.monotonic() - started, 1)
+            self._say_calls(outcome.state)
             return out
         # ECS's circuit breaker rolls back whatever O(rollback) says: that rollback is always waited for.
         ours = args.get("rollback", True) or verdict.reason_code == "circuit_breaker_rollback"
@@ -178,8 +183,15 @@ class ActionModule(ActionBase):
             out["msg"] += rollback["message"]
             out["changed"] = True
         out["elapsed"] = round(time.monotonic() - started, 1)
-        out["api_calls"] = self._calls
+        out.update(api_calls=self._calls, api_retries=self._retries)
+        self._say_calls(outcome.state)
         raise StepFailed(out, from_step=False)
+
+    def _say_calls(self, state):
+        """``web: 42 AWS calls (3 retried)``: a line only when AWS throttled or failed calls that were made again."""
+        if self._retries > 0:
+            name = state.service_name or self._args["service"]
+            display.display(f"{name}: {progress.calls_text(self._calls, self._retries)}")
 
     def _rollback(self, outcome, options):
         verdict, state = outcome.verdict, outcome.state

@@ -177,11 +177,13 @@ class ActionModule(ActionBase):
         self._args = args
         self._task_vars = task_vars
         self._calls = 0
+        self._retries = 0
         self._task_arn = None
         try:
             result.update(self._run(args))
         except StepFailed as failed:
             failed.result["api_calls"] = self._calls + int(failed.result.get("api_calls") or 0)
+            failed.result["api_retries"] = self._retries + int(failed.result.get("api_retries") or 0)
             if self._task_arn and not failed.result.get("task_arn"):  # a step failed after RunTask: which task
                 failed.result["task_arn"] = self._task_arn
             result.update(failed.result)
@@ -197,6 +199,7 @@ class ActionModule(ActionBase):
         if res.get("failed"):
             raise StepFailed(res)
         self._calls += int(res.get("api_calls") or 0)
+        self._retries += int(res.get("api_retries") or 0)
         return res
 
     def _run(self, args):
@@ -222,12 +225,19 @@ class ActionModule(ActionBase):
         }
         if task_arn is None:  # check mode
             out["log_stream"] = None
-            return dict(out, msg=f"check mode: would run {start['description']}", api_calls=self._calls)
+            return dict(
+                out,
+                msg=f"check mode: would run {start['description']}",
+                api_calls=self._calls,
+                api_retries=self._retries,
+            )
         label = task_label(task_arn, definition, container)
         short = task_label(None, definition, container)  # for messages that name the task themselves
         display.display(f"{label}: started on cluster {args['cluster']}")
         if not args.get("wait", True):
-            return dict(out, msg=f"{label}: started (wait=false: not waiting)", api_calls=self._calls)
+            return dict(
+                out, msg=f"{label}: started (wait=false: not waiting)", api_calls=self._calls, api_retries=self._retries
+            )
         timeout = float(args.get("timeout", 600))
 
         def fetch():
@@ -265,6 +275,7 @@ class ActionModule(ActionBase):
             timed_out=judgement.kind == TIMED_OUT,
             duration=round(time.monotonic() - began, 1),
             api_calls=self._calls,
+            api_retries=self._retries,
         )
         if judgement.kind == SUCCEEDED:
             out["msg"] = f"{label} succeeded (exit code 0) after {int(waited.elapsed)}s"
@@ -274,4 +285,4 @@ class ActionModule(ActionBase):
         why = f"exit code {out['exit_code']}" if out["exit_code"] is not None else out["stop_code"] or judgement.kind
         display.display(f"{label}: failed ({why})")
         out["msg"] = with_log_tail(message, task_arn, container, events, max_lines)
-        raise StepFailed(dict(out, api_calls=0))
+        raise StepFailed(dict(out, api_calls=0, api_retries=0))

@@ -53,6 +53,7 @@ ROLLOUT_FIELDS = (
     "failed_task_ids",
     "elapsed",
     "api_calls",
+    "api_retries",
     "timeline",
     "rollback",
 )

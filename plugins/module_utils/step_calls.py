@@ -8,17 +8,33 @@ AWS throttles an observation, so the observe step makes its calls without retrie
 logs, rollback) with amazon.aws's jittered backoff.
 """
 
+try:  # noqa: SIM105 - the modules' AnsibleAWSModule says botocore is missing
+    import botocore.exceptions
+except ImportError:
+    pass
+
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # The error codes AWS answers a throttled call with (ECS, ELB, CloudWatch Logs).
 THROTTLING = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
 
 
+def retry_attempts(response) -> int:
+    """The attempts botocore made again for one call (its standard retries: throttling, 5xx, dropped connections),
+    read from a response or an error's response (``ResponseMetadata.RetryAttempts``; 0 when absent)."""
+    try:
+        return int(((response or {}).get("ResponseMetadata") or {}).get("RetryAttempts") or 0)
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
 class StepCalls:
     """Makes and counts a step's AWS calls (the result's ``api_calls``): ``call("describe_services", ...)``.
 
     ``api`` picks the client (ecs, elbv2, logs). With ``retry``, calls retry with jittered backoff; without
-    (the observe step), throttling reaches the waiter, which backs off itself.
+    (the observe step), throttling reaches the waiter, which backs off itself (botocore's own retries still
+    happen). ``retries`` counts the attempts made again (the result's ``api_retries``): botocore's (each answer's
+    ``RetryAttempts``, a failed call's too) and the jittered backoff's.
     """
 
     def __init__(self, module, retry):
@@ -26,16 +42,32 @@ class StepCalls:
         self.retry = retry
         self.clients = {}
         self.count = 0
+        self.retries = 0
 
     def __call__(self, operation, api="ecs", probe=False, **kwargs):
         """``probe``: one attempt, no retry at all (not botocore's either): asking whether the endpoint has an
         operation, an error answer is the answer (``rollout.service_deployments.not_supported``)."""
         key = (api, probe)
         if key not in self.clients:
-            decorator = AWSRetry.jittered_backoff() if self.retry and not probe else None
             extra = {"config": {"retries": {"total_max_attempts": 1}}} if probe else {}
-            self.clients[key] = self.module.client(api, retry_decorator=decorator, **extra)
+            self.clients[key] = self.module.client(api, **extra)
+        method = getattr(self.clients[key], operation)
+        attempts = [0]
+
+        def attempt(**arguments):
+            attempts[0] += 1
+            try:
+                response = method(**arguments)
+            except botocore.exceptions.ClientError as e:
+                self.retries += retry_attempts(e.response)
+                raise
+            self.retries += retry_attempts(response)
+            return response
+
         if self.retry and not probe:
-            kwargs["aws_retry"] = True
+            attempt = AWSRetry.jittered_backoff(catch_extra_error_codes=list(THROTTLING))(attempt)
         self.count += 1
-        return getattr(self.clients[key], operation)(**kwargs)
+        try:
+            return attempt(**kwargs)
+        finally:
+            self.retries += max(0, attempts[0] - 1)  # the jittered backoff's own attempts again

@@ -298,6 +298,15 @@ api_calls:
   description: AWS API calls made, rollback included.
   returned: always
   type: int
+api_retries:
+  description:
+    - Attempts made again within RV(api_calls) - AWS throttled a call, failed it (HTTP 5xx) or did not answer, and
+      it was retried with backoff (botocore's retries and the collection's own). A poll that saw some adds a
+      C(retried) line to RV(timeline); when there are some, the rollout's last line names both counts,
+      as C(N AWS calls (M retried)).
+  returned: always
+  type: int
+  sample: 0
 secret_rotation:
   description:
     - With O(roll_on_secret_change), whether a secret changed after the tasks started (C(roll)), which ones
@@ -495,7 +504,7 @@ def step_start(module, call):
     if service is None or service.get("status") != "ACTIVE":
         status = service.get("status") if service else (failures[0].get("reason") if failures else "MISSING")
         msg = f"service {name!r} in cluster {cluster!r} is {status}: nothing to roll out"
-        module.fail_json(msg=msg, api_calls=call.count)
+        module.fail_json(msg=msg, api_calls=call.count, api_retries=call.retries)
     previous = service.get("taskDefinition")
     if params["to_previous"]:
         target = _previous_revision(module, call, previous)
@@ -527,7 +536,11 @@ def step_start(module, call):
             service = call("update_service", cluster=cluster, service=name, **changes)["service"]
         except is_boto3_error_code(["ClientException", "InvalidParameterException"]) as e:
             detail = e.response.get("Error", {}).get("Message", "")
-            module.fail_json(msg=f"UpdateService refused task_definition {target!r}: {detail}", api_calls=call.count)
+            module.fail_json(
+                msg=f"UpdateService refused task_definition {target!r}: {detail}",
+                api_calls=call.count,
+                api_retries=call.retries,
+            )
     previous_arn = previous if changes.get("taskDefinition") else None
     first = None
     if params.get("wait") and not module.check_mode:
@@ -535,9 +548,11 @@ def step_start(module, call):
         # The action plugin starts its state the same way (loop.start_state on the same answer).
         watched = loop.watched_task_definition(service, target or None, params["deployment_id"])
         state = loop.start_state(service, params["deployment_id"], watched, previous_arn)
-        before = call.count
+        before, retried = call.count, call.retries
         observation = _observe(module, call, state, first=Observation(service=service))
-        first = wire.observation_to_wire(replace(observation, api_calls=call.count - before))
+        first = wire.observation_to_wire(
+            replace(observation, api_calls=call.count - before, api_retries=call.retries - retried)
+        )
     module.exit_json(
         changed=bool(changes),
         service=service,
@@ -545,6 +560,7 @@ def step_start(module, call):
         previous_task_definition_arn=previous_arn,
         diff=diff,
         api_calls=call.count,
+        api_retries=call.retries,
         first_poll=first,
         **({"secret_rotation": rotation} if rotation is not None else {}),
     )
@@ -594,10 +610,18 @@ def _service_deployment(call, cluster, name, observation, state):
             return None, True
         found = call("describe_service_deployments", serviceDeploymentArns=[arn]).get("serviceDeployments") or []
         return (found[0] if found else None), True
+    except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError):
+        # A dropped connection or no answer (the probe makes one attempt): no answer about the API, ask again on
+        # the next poll (the state's choice stays as it was).
+        return None, state.deployment_api
     except botocore.exceptions.ClientError as e:
         error = e.response.get("Error", {})
         status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if error.get("Code") in THROTTLING or not service_deployments.not_supported(error.get("Code"), status):
+        if error.get("Code") in THROTTLING:
+            raise
+        if service_deployments.server_failure(error.get("Code"), status):
+            return None, state.deployment_api  # HTTP 5xx (InternalFailure, ServiceUnavailable): ask again later
+        if not service_deployments.not_supported(error.get("Code"), status):
             raise
         return None, False
 
@@ -608,15 +632,20 @@ def _observe(module, call, state, elapsed=0.0, first=None):
     cluster, name = params["cluster"], params["service"]
 
     def fetch_service():
-        before = call.count
+        before, retried = call.count, call.retries
         try:
             service, failures = _describe_service(module, call, cluster, name)
         except is_boto3_error_code(THROTTLING):
-            return Observation(throttled=True, api_calls=call.count - before)
-        return Observation(service=service, failures=tuple(failures), api_calls=call.count - before)
+            return Observation(throttled=True, api_calls=call.count - before, api_retries=call.retries - retried)
+        return Observation(
+            service=service,
+            failures=tuple(failures),
+            api_calls=call.count - before,
+            api_retries=call.retries - retried,
+        )
 
     def fetch_detail(observation, current, calls):
-        before = call.count
+        before, retried = call.count, call.retries
         found = {}
         try:
             if calls.tasks or calls.stopped:
@@ -632,8 +661,13 @@ def _observe(module, call, state, elapsed=0.0, first=None):
                 record, known = _service_deployment(call, cluster, name, observation, current)
                 found.update(service_deployment=record, deployment_api=known)
         except is_boto3_error_code(THROTTLING):
-            return replace(observation, throttled=True, api_calls=observation.api_calls + call.count - before)
-        return replace(observation, api_calls=observation.api_calls + call.count - before, **found)
+            found = {"throttled": True}
+        return replace(
+            observation,
+            api_calls=observation.api_calls + call.count - before,
+            api_retries=observation.api_retries + call.retries - retried,
+            **found,
+        )
 
     now = datetime.now(timezone.utc)  # noqa: UP017 - datetime.UTC is 3.11+
     try:
@@ -641,7 +675,7 @@ def _observe(module, call, state, elapsed=0.0, first=None):
             fetch_service, fetch_detail, state, options_from(params), elapsed=elapsed, at=now, first=first
         )
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Describing service {name!r}", api_calls=call.count)
+        module.fail_json_aws(e, msg=f"Describing service {name!r}", api_calls=call.count, api_retries=call.retries)
 
 
 def step_observe(module, call):
@@ -671,6 +705,7 @@ def step_observe(module, call):
     module.exit_json(
         changed=False,
         api_calls=call.count,
+        api_retries=call.retries,
         observation=wire.observation_to_wire(observation),
         busy=round(time.monotonic() - began, 3),
     )
@@ -685,7 +720,13 @@ def step_logs(module, call):
     if not task_definition:
         tasks = call("describe_tasks", cluster=params["cluster"], tasks=[task_arn]).get("tasks") or []
         if not tasks:
-            module.exit_json(changed=False, events=[], note=f"task {task_arn} is no longer known", api_calls=call.count)
+            module.exit_json(
+                changed=False,
+                events=[],
+                note=f"task {task_arn} is no longer known",
+                api_calls=call.count,
+                api_retries=call.retries,
+            )
         task_definition = tasks[0]["taskDefinitionArn"]
     definition = call("describe_task_definition", taskDefinition=task_definition)
     where = log_target(definition, container, task_arn)
@@ -695,6 +736,7 @@ def step_logs(module, call):
             events=[],
             note=f"container {container} does not log to CloudWatch Logs with a stream prefix",
             api_calls=call.count,
+            api_retries=call.retries,
         )
     group, stream = where
     try:
@@ -705,7 +747,15 @@ def step_logs(module, call):
         events, note = response.get("events") or [], None
     except is_boto3_error_code("ResourceNotFoundException"):
         events, note = [], f"log stream {group}/{stream} does not exist (the container may not have started)"
-    module.exit_json(changed=False, events=events, log_group=group, log_stream=stream, note=note, api_calls=call.count)
+    module.exit_json(
+        changed=False,
+        events=events,
+        log_group=group,
+        log_stream=stream,
+        note=note,
+        api_calls=call.count,
+        api_retries=call.retries,
+    )
 
 
 def step_rollback(module, call):
@@ -731,7 +781,7 @@ def step_rollback(module, call):
         service, _failures = _describe_service(module, call, cluster, name)
     else:
         service = call("update_service", cluster=cluster, service=name, taskDefinition=target)["service"]
-    module.exit_json(changed=True, service=service, rollback_via=via, api_calls=call.count)
+    module.exit_json(changed=True, service=service, rollback_via=via, api_calls=call.count, api_retries=call.retries)
 
 
 STEPS = {"start": step_start, "observe": step_observe, "logs": step_logs, "rollback": step_rollback}
@@ -797,7 +847,12 @@ def main():
     try:
         STEPS[step](module, call)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg=f"ecs_rollout step {step} on service {module.params['service']!r}")
+        module.fail_json_aws(
+            e,
+            msg=f"ecs_rollout step {step} on service {module.params['service']!r}",
+            api_calls=call.count,
+            api_retries=call.retries,
+        )
 
 
 if __name__ == "__main__":

@@ -249,6 +249,13 @@ api_calls:
   description: AWS API calls made.
   returned: always
   type: int
+api_retries:
+  description:
+    - Attempts made again within RV(api_calls) - AWS throttled a call, failed it (HTTP 5xx) or did not answer, and
+      it was retried with backoff (botocore's retries and the collection's own).
+  returned: always
+  type: int
+  sample: 0
 msg:
   description: The verdict in words; on failure the exit code, the stopped reason and the last log lines.
   returned: always
@@ -392,15 +399,17 @@ def step_start(module, call):
         module.fail_json(
             msg=f"task_definition {params['task_definition']!r} does not exist (DescribeTaskDefinition)",
             api_calls=call.count,
+            api_retries=call.retries,
         )
     container, error = choose_container(definition, params["container"])
     if error:
-        module.fail_json(msg=error, api_calls=call.count)
+        module.fail_json(msg=error, api_calls=call.count, api_retries=call.retries)
     if definition.get("networkMode") == "awsvpc" and not params["subnets"]:
         module.fail_json(
             msg=f"subnets: task definition {task_definition_label(definition['taskDefinitionArn'])} uses awsvpc "
             "networking; give the subnets (and security_groups) the task runs in, the service's",
             api_calls=call.count,
+            api_retries=call.retries,
         )
     where = log_target(definition, container, "")
     base = {
@@ -411,20 +420,28 @@ def step_start(module, call):
         "description": describe_command(params, definition, container),
     }
     if module.check_mode:
-        module.exit_json(changed=True, task=None, api_calls=call.count, **base)
+        module.exit_json(changed=True, task=None, api_calls=call.count, api_retries=call.retries, **base)
     request = run_task_request(params, definition, container)
     try:
         response = call("run_task", **request)
     except is_boto3_error_code(["ClientException", "InvalidParameterException", "ClusterNotFoundException"]) as e:
         detail = e.response.get("Error", {}).get("Message", "")
-        module.fail_json(msg=f"RunTask refused {base['description']}: {detail}", api_calls=call.count)
+        module.fail_json(
+            msg=f"RunTask refused {base['description']}: {detail}",
+            api_calls=call.count,
+            api_retries=call.retries,
+        )
     tasks = response.get("tasks") or []
     if not tasks:
         failures = "; ".join(
             f"{f.get('reason')}{': ' + f['detail'] if f.get('detail') else ''}" for f in response.get("failures") or []
         )
-        module.fail_json(msg=f"RunTask started no task: {failures or 'no reason given'}", api_calls=call.count)
-    module.exit_json(changed=True, task=tasks[0], api_calls=call.count, **base)
+        module.fail_json(
+            msg=f"RunTask started no task: {failures or 'no reason given'}",
+            api_calls=call.count,
+            api_retries=call.retries,
+        )
+    module.exit_json(changed=True, task=tasks[0], api_calls=call.count, api_retries=call.retries, **base)
 
 
 def step_observe(module, call):
@@ -433,13 +450,21 @@ def step_observe(module, call):
     try:
         response = call("describe_tasks", cluster=params["cluster"], tasks=[params["_task_arn"]])
     except is_boto3_error_code(THROTTLING):
-        module.exit_json(changed=False, task=None, failures=[], throttled=True, api_calls=call.count)
+        module.exit_json(
+            changed=False,
+            task=None,
+            failures=[],
+            throttled=True,
+            api_calls=call.count,
+            api_retries=call.retries,
+        )
     module.exit_json(
         changed=False,
         task=(response.get("tasks") or [None])[0],
         failures=response.get("failures") or [],
         throttled=False,
         api_calls=call.count,
+        api_retries=call.retries,
     )
 
 
@@ -449,8 +474,14 @@ def step_stop(module, call):
         task = call("stop_task", cluster=params["cluster"], task=params["_task_arn"], reason=params["_reason"])["task"]
     except is_boto3_error_code(["InvalidParameterException", "ClientException"]) as e:
         detail = e.response.get("Error", {}).get("Message", "")
-        module.exit_json(changed=False, task=None, note=f"StopTask: {detail}", api_calls=call.count)
-    module.exit_json(changed=True, task=task, api_calls=call.count)
+        module.exit_json(
+            changed=False,
+            task=None,
+            note=f"StopTask: {detail}",
+            api_calls=call.count,
+            api_retries=call.retries,
+        )
+    module.exit_json(changed=True, task=task, api_calls=call.count, api_retries=call.retries)
 
 
 def step_logs(module, call):
@@ -466,7 +497,13 @@ def step_logs(module, call):
         events, note = response.get("events") or [], None
     except is_boto3_error_code("ResourceNotFoundException"):
         events, note = [], f"log stream {group}/{stream} does not exist (the container may not have started)"
-    module.exit_json(changed=False, events=events, note=note, api_calls=call.count)
+    module.exit_json(
+        changed=False,
+        events=events,
+        note=note,
+        api_calls=call.count,
+        api_retries=call.retries,
+    )
 
 
 HANDLERS = {"start": step_start, "observe": step_observe, "stop": step_stop, "logs": step_logs}
@@ -518,7 +555,12 @@ def main():
     try:
         HANDLERS[step](module, call)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg=f"ecs_task_run step {step} on cluster {module.params['cluster']!r}")
+        module.fail_json_aws(
+            e,
+            msg=f"ecs_task_run step {step} on cluster {module.params['cluster']!r}",
+            api_calls=call.count,
+            api_retries=call.retries,
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""provision.yml then deploy.yml under AWS faults and kill -9, on the local stack: the same end state, no duplicates.
+"""provision.yml, deploy.yml and rollback.yml under AWS faults and kill -9, on the local stack: the same end state, no
+duplicates, not one failed request.
 
 One small inventory (the local one with only `web`, its image a busybox app pushed beforehand: no build), its AWS
 endpoint the fault proxy in front of the emulator (shipyard_local.faults, SHIPYARD_FAULTS_PORT) with a seeded plan:
@@ -10,12 +11,14 @@ endpoint the fault proxy in front of the emulator (shipyard_local.faults, SHIPYA
    balancer: killed in the middle of its rollout (at its k2-th progress line: the service updated, new tasks
    starting); then deploy.yml again, to the end, under the faults, the loop still running. (The killed runs go
    without faults: their backoff would only cost time.)
+3. rollback.yml under the faults, the loop still running: back to the initial revision, its rollout waited for
+   through the faults (its result counts the calls botocore made again: `web: N AWS calls (M retried)`).
 
 k1, k2 come from the seed (SHIPYARD_FAULTS_SEED, default below), like the fault plan. Afterwards, read through the
 emulator's own port (no faults): every resource kind of the stack counted (one of each, two task definition
-revisions: the initial one and the deployed one), the service running the deployed image with its desired count
-and no task outside its current deployment, not one failed request, and the faults injected while the playbooks
-ran. The figures are printed (pytest -s) for docs/reliability.md.
+revisions: the initial one and the deployed one), the service running the initial image again (the rollback) with
+its desired count and no task outside its current deployment, not one failed request, and the faults injected while
+the playbooks ran. The figures are printed (pytest -s) for docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -169,6 +172,7 @@ def story(stack_env, inventory, faults_url, aws):
     with Loop(stack_env["SHIPYARD_LB_URL"], inventory["host"]) as loop:
         run("deploy.yml", *deploy, kill_at=kills["deploy"])
         run("deploy.yml", *deploy, stall=stall_after["deploy"])
+        run("rollback.yml")
     _control(faults_url, {})
     figures = {
         "seed": SEED,
@@ -271,7 +275,10 @@ def test_the_service_runs_the_deployed_image_with_no_orphan_task(story, aws, inv
     service = ecs.describe_services(cluster=inventory["name"], services=[HOST])["services"][0]
     image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"][
         "containerDefinitions"][0]["image"]  # fmt: skip
-    assert re.search(rf"/{inventory['name']}/{HOST}(:{TAG}|@sha256:[0-9a-f]{{64}})$", image), image
+    # rollback.yml went back one revision: the initial image (provision.yml's), by tag or by digest.
+    assert re.search(rf"/{inventory['name']}/{HOST}(:{INITIAL_TAG}|@sha256:[0-9a-f]{{64}})$", image), image
+    revisions = ecs.list_task_definitions(familyPrefix=f"{inventory['name']}-{HOST}")["taskDefinitionArns"]
+    assert service["taskDefinition"] == sorted(revisions, key=lambda arn: int(arn.rsplit(":", 1)[1]))[0]
     assert [d["status"] for d in service["deployments"]] == ["PRIMARY"], service["deployments"]
     primary = service["deployments"][0]
     arns = ecs.list_tasks(cluster=inventory["name"], desiredStatus="RUNNING")["taskArns"]
@@ -300,3 +307,16 @@ def test_the_deploy_rerun_judged_the_rollout_through_the_faults(story):
     assert waited, deploy["report"]
     flat = " ".join(deploy["output"].split())  # the YAML callback wraps long lines
     assert re.search(rf"{HOST}: succeeded: |no rollout needed: already running \S+, steady", flat), flat[-4000:]
+
+
+def test_the_rollback_waited_through_the_faults_and_its_result_counts_the_retries(story):
+    rollback = story["runs"][4]
+    assert rollback["playbook"] == "rollback.yml"
+    assert rollback["rc"] == 0, rollback["output"][-6000:]
+    flat = " ".join(rollback["output"].split())
+    assert re.search(rf"{HOST}: succeeded: ", flat), flat[-4000:]
+    # Each attempt botocore made again answered a fault this run injected: at least one, at most all of them.
+    retried = re.search(rf"{HOST}: (\d+) AWS calls \((\d+) retried\)", flat)
+    assert retried, flat[-4000:]
+    injected = sum(rollback["report"]["injected"].values())
+    assert 0 < int(retried.group(2)) <= injected, (retried.group(0), rollback["report"]["injected"])

@@ -1,4 +1,5 @@
-"""bench/rollout.py's pure helpers and its counting proxy (against a stand-in upstream on 127.0.0.1)."""
+"""bench/rollout.py's pure helpers and its counting proxy (the local stack's fault proxy, no faults planned, against a
+stand-in upstream on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -26,15 +27,6 @@ def bench():
     sys.modules["bench_rollout"] = module
     spec.loader.exec_module(module)
     return module
-
-
-def test_operation_of_reads_json_targets_query_actions_and_the_service_from_the_scope(bench):
-    ecs = {"X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeServices", "Authorization": AUTH}
-    assert bench.operation_of({**ecs, "Authorization": AUTH.format(service="ecs")}, b"{}") == "ecs:DescribeServices"
-    elb = {"authorization": AUTH.format(service="elasticloadbalancing")}
-    body = b"Action=DescribeTargetHealth&Version=2015-12-01&TargetGroupArn=arn%3Ax"
-    assert bench.operation_of(elb, body) == "elasticloadbalancing:DescribeTargetHealth"
-    assert bench.operation_of({}, b"") == "?:?"
 
 
 def test_per_minute_and_the_table(bench):
@@ -137,7 +129,25 @@ def test_the_proxy_forwards_unchanged_and_counts_each_operation(bench):
                 with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http to 127.0.0.1
                     answer = json.loads(response.read())
                 assert answer == {"host": "emulator.example:4566", "echo": '{"cluster": "c"}'}
-            assert [op for _, op in proxy.requests] == ["ecs:DescribeServices", "ecs:DescribeServices", "ecs:ListTasks"]
+            # A query-protocol call (ELBv2): its Action, the service from the credential scope.
+            request = urllib.request.Request(  # noqa: S310 - http to 127.0.0.1
+                proxy.url + "/",
+                data=b"Action=DescribeTargetHealth&Version=2015-12-01&TargetGroupArn=arn%3Ax",
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                    "Authorization": AUTH.format(service="elasticloadbalancing"),
+                },
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http to 127.0.0.1
+                assert json.loads(response.read())["echo"].startswith("Action=DescribeTargetHealth")
+            assert [op for _, op in proxy.requests] == [
+                "ecs:DescribeServices",
+                "ecs:DescribeServices",
+                "ecs:ListTasks",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ]
+            times = [at for at, _ in proxy.requests]
+            assert times == sorted(times)
     finally:
         upstream.shutdown()
         upstream.server_close()

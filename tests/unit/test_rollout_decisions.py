@@ -1076,6 +1076,7 @@ def _recorded_action(monkeypatch, observations, args):
     action = object.__new__(plugin.ActionModule)
     action._task = SimpleNamespace(args=args, check_mode=False)
     action._args, action._task_vars, action._calls, action._last_service = args, {}, 0, None
+    action._retries = 0
     action._startup, action._overheads = plugin.STARTUP_GUESS, []
     polls, at, steps = list(observations), [0], []
 

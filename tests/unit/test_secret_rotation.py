@@ -131,6 +131,7 @@ class FakeCalls:
         self.secret_changed = secret_changed
         self.made = []
         self.count = 0
+        self.retries = 0
 
     def __call__(self, operation, api="ecs", **kwargs):
         self.made.append(operation)

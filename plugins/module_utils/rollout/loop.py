@@ -43,6 +43,7 @@ from ansible_collections.shipyard.fargate.plugins.module_utils.rollout.polling i
 )
 from ansible_collections.shipyard.fargate.plugins.module_utils.rollout.progress import (
     progress_line,
+    retried_text,
     summarize,
     summary_changed,
     timeline_entry,
@@ -143,7 +144,7 @@ def watch(
     """
     options = options or Options()
     rng = rng or random.SystemRandom()
-    quiet_polls = quiet_calls = 0
+    quiet_polls = quiet_calls = quiet_retries = 0
     began = None
     current = state
     while True:
@@ -154,12 +155,21 @@ def watch(
         facts = derive(observation, current, options)
         verdict = evaluate(observation, current, options, facts)
         after, changed = advance(current, observation, verdict, observation.at, options, facts)
-        counters = {"elapsed": current.elapsed, "polls": current.polls, "api_calls": current.api_calls}
+        counters = {
+            "elapsed": current.elapsed,
+            "polls": current.polls,
+            "api_calls": current.api_calls,
+            "api_retries": current.api_retries,
+        }
+        # Retries alone do not end the run: their timeline line comes with the poll returned (``quiet_retries``).
+        grown = after.timeline[len(current.timeline) :]
+        counters["timeline"] = current.timeline + tuple(entry for entry in grown if entry["kind"] != "retried")
         moved = changed or window_moved(current.summary, after.summary) or replace(after, **counters) != current
         if verdict.done or moved or observation.throttled or elapsed - began >= slice_seconds:
-            return replace(observation, quiet_polls=quiet_polls, quiet_calls=quiet_calls)
+            return replace(observation, quiet_polls=quiet_polls, quiet_calls=quiet_calls, quiet_retries=quiet_retries)
         quiet_polls += 1
         quiet_calls += observation.api_calls
+        quiet_retries += observation.api_retries
         delay = next_poll_delay(after, False, False, rng, options)
         delay = max(0.0, min(delay, options.timeout - elapsed))
         current = replace(after, delay=delay)
@@ -185,9 +195,13 @@ def advance(
         elapsed=elapsed,
         polls=state.polls + 1 + observation.quiet_polls,
         api_calls=state.api_calls + observation.api_calls + observation.quiet_calls,
+        api_retries=state.api_retries + observation.api_retries + observation.quiet_retries,
     )
     if observation.deployment_api is not None:
         base = replace(base, deployment_api=observation.deployment_api)
+    retried = observation.api_retries + observation.quiet_retries
+    if retried:
+        timeline.append(timeline_entry(elapsed, "retried", retried_text(retried), now))
     if observation.throttled:
         timeline.append(timeline_entry(elapsed, "throttled", "AWS throttled the poll; backing off", now))
         new = replace(base, throttles=state.throttles + 1, timeline=tuple(timeline))

@@ -127,6 +127,8 @@ class Observation:
     elapsed: float = 0.0
     throttled: bool = False
     api_calls: int = 0
+    # Attempts made again within those calls (botocore's retries after throttling, a 5xx, a dropped connection).
+    api_retries: int = 0
     at: datetime | None = None
     # ECS's deployment API: our deployment as DescribeServiceDeployments describes it (None: not read on this poll),
     # and whether the endpoint has the API (None: not asked yet; False: it answered that it has none).
@@ -136,6 +138,7 @@ class Observation:
     # returned.
     quiet_polls: int = 0
     quiet_calls: int = 0
+    quiet_retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -308,6 +311,7 @@ class WaitState:
     elapsed: float = 0.0
     polls: int = 0
     api_calls: int = 0
+    api_retries: int = 0  # attempts made again within api_calls (AWS throttled or failed them; retried)
     delay: float = 0.0
     throttles: int = 0  # consecutive throttled polls
     summary: Summary | None = None

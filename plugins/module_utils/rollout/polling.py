@@ -39,19 +39,24 @@ def needs_detail(
       once everything else says success (``looks_done``), also when all were healthy but the reading is not
       ``targets_fresh`` (younger than ``Options.targets_max_age``).
     - With success at ``cutover``: targets too while every new target is healthy but an old one still serves.
-    - Our deployment from ECS's deployment API (``deployment_api`` not False: the endpoint has it, or it is not
-      known yet) on the first look and whenever the deployment's own status moved in DescribeServices (its status,
-      rollout state, or the service's), a task of it failed (what ECS's circuit breaker counts), or it looks done:
-      that record then decides (``verdict.evaluate``).
+    - Our deployment from ECS's deployment API: on every poll while ``deployment_api`` is None (not known yet
+      whether the endpoint has it: the first look, or a look that AWS failed with a 5xx or a dropped connection);
+      where it has it (True), on the first look and whenever the deployment's own status moved in DescribeServices
+      (its status, rollout state, or the service's), a task of it failed (what ECS's circuit breaker counts), or it
+      looks done: that record then decides (``verdict.evaluate``).
 
     GetLogEvents is for a FAILED verdict that names ``log_task_arn`` only.
     """
-    deployment = deployment_api is not False and (
-        prev is None
-        or (prev.deployment_id, prev.deployment_status, prev.rollout_state, prev.service_status)
-        != (cur.deployment_id, cur.deployment_status, cur.rollout_state, cur.service_status)
-        or cur.deployment_failed_tasks > prev.deployment_failed_tasks
-        or (cur.looks_done() and not prev.looks_done())
+    # Not known yet whether the endpoint has the API (the first look, or a look AWS failed): asked on every poll.
+    deployment = deployment_api is None or (
+        deployment_api is not False
+        and (
+            prev is None
+            or (prev.deployment_id, prev.deployment_status, prev.rollout_state, prev.service_status)
+            != (cur.deployment_id, cur.deployment_status, cur.rollout_state, cur.service_status)
+            or cur.deployment_failed_tasks > prev.deployment_failed_tasks
+            or (cur.looks_done() and not prev.looks_done())
+        )
     )
     if prev is not None and prev.deployment_id != cur.deployment_id:
         prev = None  # our deployment was found only now: its counts start afresh

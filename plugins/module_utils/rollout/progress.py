@@ -96,9 +96,10 @@ def counts(summary: Summary) -> str:
     return text
 
 
-def window_moved(prev: Summary | None, cur: Summary) -> bool:
-    """Whether the stability window's count moved by a whole second (worth a progress line, not a change)."""
-    if not cur.stable_window or cur.stable_for is None:
+def window_moved(prev: Summary | None, cur: Summary | None) -> bool:
+    """Whether the stability window's count moved by a whole second (worth a progress line, not a change). No
+    summary yet (the wait's first polls were throttled): nothing moved."""
+    if cur is None or not cur.stable_window or cur.stable_for is None:
         return False
     return prev is None or prev.stable_for is None or int(prev.stable_for) != int(cur.stable_for)
 
@@ -138,8 +139,19 @@ def stopped_text(stopped: StoppedTask, said: str = "") -> str:
     return text
 
 
+def retried_text(retries: int) -> str:
+    """A poll's timeline line when botocore made attempts again (throttled, a 5xx, a dropped connection)."""
+    return f"AWS throttled/failed {retries} call{'s' if retries != 1 else ''}; retried with backoff"
+
+
+def calls_text(calls: int, retries: int = 0) -> str:
+    """``12 AWS calls`` or, when AWS throttled or failed some and they were made again, ``12 AWS calls (3 retried)``."""
+    return f"{calls} AWS calls" + (f" ({retries} retried)" if retries > 0 else "")
+
+
 def timeline_entry(elapsed: float, kind: str, message: str, at=None) -> dict:
-    """One timeline row: seconds since the wait began, a kind (start, event, progress, throttled, verdict)."""
+    """One timeline row: seconds since the wait began, a kind (start, event, progress, throttled, retried,
+    verdict)."""
     at = as_datetime(at)
     return {
         "elapsed": round(float(elapsed), 1),
@@ -173,6 +185,7 @@ def result(outcome: Outcome) -> dict:
         "failed_task_ids": list(verdict.task_ids),
         "elapsed": round(outcome.elapsed, 1),
         "api_calls": state.api_calls,
+        "api_retries": state.api_retries,
         "polls": state.polls,
         "summary": state.summary.as_dict() if state.summary else None,
         "timeline": list(state.timeline),

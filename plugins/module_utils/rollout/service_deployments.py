@@ -50,6 +50,13 @@ def not_supported(error_code: str | None, status: int | None = None) -> bool:
     return code in NOT_SUPPORTED or status in (404, 501) or (status == 500 and code in ("", "500"))
 
 
+def server_failure(error_code: str | None, status: int | None = None) -> bool:
+    """Whether an error answer is AWS failing for now (HTTP 5xx naming an error code: InternalFailure,
+    ServerException, ServiceUnavailable), not an answer about the API: the choice stays open, the next poll asks
+    again. A 5xx that ``not_supported`` reads as "no such operation" (501, a 500 without a code) is not one."""
+    return isinstance(status, int) and status >= 500 and not not_supported(error_code, status)
+
+
 def pick(briefs, created_at) -> dict | None:
     """Our service deployment among ListServiceDeployments' ``serviceDeployments``: the one created closest to our
     deployment's ``createdAt`` (None: none within ``MATCH_WITHIN`` seconds, or no time to match)."""

@@ -76,6 +76,7 @@ def state_to_wire(state: WaitState) -> dict:
         "last_change": state.last_change,
         "delay": state.delay,
         "api_calls": state.api_calls,
+        "api_retries": state.api_retries,
         "calls_before": state.calls_before,
         "seconds_before": state.seconds_before,
     }
@@ -119,6 +120,7 @@ def state_from_wire(wire: dict) -> WaitState:
         last_change=float(wire.get("last_change") or 0.0),
         delay=float(wire.get("delay") or 0.0),
         api_calls=int(wire.get("api_calls") or 0),
+        api_retries=int(wire.get("api_retries") or 0),
         calls_before=int(wire.get("calls_before") or 0),
         seconds_before=float(wire.get("seconds_before") or 0.0),
     )
@@ -133,12 +135,14 @@ def observation_to_wire(observation: Observation) -> dict:
         "target_health": observation.target_health,
         "throttled": observation.throttled,
         "api_calls": observation.api_calls,
+        "api_retries": observation.api_retries,
         "elapsed": observation.elapsed,
         "at": _iso(observation.at),
         "service_deployment": observation.service_deployment,
         "deployment_api": observation.deployment_api,
         "quiet_polls": observation.quiet_polls,
         "quiet_calls": observation.quiet_calls,
+        "quiet_retries": observation.quiet_retries,
     }
 
 
@@ -152,9 +156,11 @@ def observation_from_wire(wire: dict) -> Observation:
         elapsed=float(wire.get("elapsed") or 0.0),
         throttled=bool(wire.get("throttled")),
         api_calls=int(wire.get("api_calls") or 0),
+        api_retries=int(wire.get("api_retries") or 0),
         at=as_datetime(wire.get("at")),
         service_deployment=wire.get("service_deployment"),
         deployment_api=wire.get("deployment_api"),
         quiet_polls=int(wire.get("quiet_polls") or 0),
         quiet_calls=int(wire.get("quiet_calls") or 0),
+        quiet_retries=int(wire.get("quiet_retries") or 0),
     )
