@@ -198,7 +198,7 @@ def busybox_app_tar(script: str = BUSYBOX_APP) -> bytes:
             info.type, info.mode = tarfile.DIRTYPE, mode
             tar.addfile(info)
         tar.add(shutil.which("busybox"), "bin/busybox")
-        for applet in ("sh", "httpd", "mkdir", "echo", "kill"):
+        for applet in ("sh", "httpd", "mkdir", "echo", "cat", "sleep", "kill", "wget"):
             link = tarfile.TarInfo(f"bin/{applet}")
             link.type, link.linkname = tarfile.SYMTYPE, "busybox"
             tar.addfile(link)

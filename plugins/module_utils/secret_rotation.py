@@ -7,9 +7,14 @@ service's PRIMARY deployment started is therefore not seen by that task: the ser
 deployment, UpdateService ``forceNewDeployment``) for its tasks to read it. ``shipyard.fargate.ecs_rollout``
 (option ``roll_on_secret_change``) makes the reads (DescribeTaskDefinition, ListTasks + DescribeTasks,
 DescribeSecret: never GetSecretValue) and asks :func:`decide` here. Unit tests: tests/unit/test_secret_rotation.py.
+:func:`observe` makes those reads through a ``StepCalls``-like ``call`` (ecs_rollout, service_deploy_info).
 """
 
 from __future__ import annotations
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+
+MAX_DESCRIBE_TASKS = 100  # DescribeTasks takes at most 100 tasks a call
 
 # arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>[:<json-key>:<version-stage>:<version-id>]
 _SECRET_ARN_PARTS = 7
@@ -74,3 +79,37 @@ def decide(changed_at, task_starts):
         "secrets": [name for name, _when in newer],
         "tasks_started_at": _stamp(started),
     }
+
+
+def observe(call, cluster, service, task_definition, known=None):
+    """Read what :func:`decide` needs for ``service`` (running on ``task_definition``) and decide.
+
+    ``call(operation, api="ecs", **kwargs)`` makes one AWS call (``StepCalls``); ``known``: secrets described
+    already, by the id the task definition names them with (DescribeSecret is then not made again). A secret that is
+    gone is left out: there is no new value to read (the tasks' own start fails on it, and says so).
+    """
+    secrets = referenced_secrets(task_definition)
+    if not secrets:
+        return decide({}, [])
+    arns, token = [], None
+    while True:
+        kwargs = {"cluster": cluster, "serviceName": service["serviceName"], "desiredStatus": "RUNNING"}
+        page = call("list_tasks", **(dict(kwargs, nextToken=token) if token else kwargs))
+        arns.extend(page.get("taskArns") or [])
+        token = page.get("nextToken")
+        if not token:
+            break
+    tasks = []
+    for start in range(0, len(arns), MAX_DESCRIBE_TASKS):
+        tasks += call("describe_tasks", cluster=cluster, tasks=arns[start : start + MAX_DESCRIBE_TASKS])["tasks"]
+    starts = primary_task_starts(service, tasks)
+    changed = {}
+    for ident in secrets if starts else []:
+        described = (known or {}).get(ident)
+        if described is None:
+            try:
+                described = call("describe_secret", api="secretsmanager", SecretId=ident)
+            except is_boto3_error_code("ResourceNotFoundException"):
+                continue
+        changed[described.get("Name") or ident] = described.get("LastChangedDate")
+    return decide(changed, starts)

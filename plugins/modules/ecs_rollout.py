@@ -472,29 +472,7 @@ def _secret_rotation(call, cluster, service):
     primary = next((d for d in service.get("deployments") or [] if d.get("status") == "PRIMARY"), {})
     definition_arn = primary.get("taskDefinition") or service.get("taskDefinition")
     definition = call("describe_task_definition", taskDefinition=definition_arn)["taskDefinition"]
-    secrets = secret_rotation.referenced_secrets(definition)
-    if not secrets:
-        return secret_rotation.decide({}, [])
-    arns, token = [], None
-    while True:
-        kwargs = {"cluster": cluster, "serviceName": service["serviceName"], "desiredStatus": "RUNNING"}
-        page = call("list_tasks", **(dict(kwargs, nextToken=token) if token else kwargs))
-        arns.extend(page.get("taskArns") or [])
-        token = page.get("nextToken")
-        if not token:
-            break
-    tasks = []
-    for start in range(0, len(arns), MAX_DESCRIBE_TASKS):
-        tasks += call("describe_tasks", cluster=cluster, tasks=arns[start : start + MAX_DESCRIBE_TASKS])["tasks"]
-    starts = secret_rotation.primary_task_starts(service, tasks)
-    changed = {}
-    for ident in secrets if starts else []:
-        try:
-            described = call("describe_secret", api="secretsmanager", SecretId=ident)
-        except is_boto3_error_code("ResourceNotFoundException"):
-            continue  # gone: no new value to read (the tasks' own start fails on it, and says so)
-        changed[described.get("Name") or ident] = described.get("LastChangedDate")
-    return secret_rotation.decide(changed, starts)
+    return secret_rotation.observe(call, cluster, service, definition)
 
 
 def step_start(module, call):

@@ -173,8 +173,6 @@ from ansible_collections.shipyard.fargate.plugins.module_utils import secret_rot
 from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 import RegistryClient, RegistryError
 from ansible_collections.shipyard.fargate.plugins.module_utils.step_calls import StepCalls
 
-MAX_DESCRIBE_TASKS = 100
-
 # --- pure functions --------------------------------------------------------------------------------------------
 
 
@@ -300,35 +298,6 @@ def _log_group(call, name):
     }
 
 
-def _secret_rotation(call, cluster, service, definition, known):
-    """ecs_rollout's roll_on_secret_change decision for a steady service; ``known``: secrets described already."""
-    secrets = secret_rotation.referenced_secrets(definition)
-    if not secrets:
-        return secret_rotation.decide({}, [])
-    arns, token = [], None
-    while True:
-        kwargs = {"cluster": cluster, "serviceName": service["serviceName"], "desiredStatus": "RUNNING"}
-        page = call("list_tasks", **(dict(kwargs, nextToken=token) if token else kwargs))
-        arns.extend(page.get("taskArns") or [])
-        token = page.get("nextToken")
-        if not token:
-            break
-    tasks = []
-    for start in range(0, len(arns), MAX_DESCRIBE_TASKS):
-        tasks += call("describe_tasks", cluster=cluster, tasks=arns[start : start + MAX_DESCRIBE_TASKS])["tasks"]
-    starts = secret_rotation.primary_task_starts(service, tasks)
-    changed = {}
-    for ident in secrets if starts else []:
-        described = known.get(ident)
-        if described is None:
-            try:
-                described = call("describe_secret", api="secretsmanager", SecretId=ident)
-            except is_boto3_error_code("ResourceNotFoundException"):
-                continue  # gone: no new value to read (the tasks' own start fails on it, and says so)
-        changed[described.get("Name") or ident] = described.get("LastChangedDate")
-    return secret_rotation.decide(changed, starts)
-
-
 def look_up(module, call):
     params = module.params
     result = {"roles": {}, "secret_rotation": None}
@@ -356,7 +325,9 @@ def look_up(module, call):
     if params["log_group"]:
         result["log_group"] = _log_group(call, params["log_group"])
     if params["secret_rotation"] and result["steady"]:
-        result["secret_rotation"] = _secret_rotation(call, params["cluster"], service, result["task_definition"], known)
+        result["secret_rotation"] = secret_rotation.observe(
+            call, params["cluster"], service, result["task_definition"], known
+        )
     return result
 
 

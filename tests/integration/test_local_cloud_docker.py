@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import io
-import shutil
 import subprocess
-import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +22,7 @@ import uuid
 
 import boto3
 import pytest
+from local_cloud import busybox_app_tar
 
 from shipyard_local import system
 from shipyard_local.cloud.runners import docker as docker_runner
@@ -67,27 +65,6 @@ def _docker(env, *args, stdin: bytes | None = None) -> subprocess.CompletedProce
     return subprocess.run(["docker", *args], env=env, input=stdin, capture_output=True, check=False)
 
 
-def _image_tar(**env: str) -> bytes:
-    """busybox (static) with a few applet links, /tmp, and the app script."""
-    busybox = shutil.which("busybox")
-    payload = io.BytesIO()
-    with tarfile.open(fileobj=payload, mode="w") as tar:
-        for directory, mode in (("bin", 0o755), ("tmp", 0o1777)):
-            info = tarfile.TarInfo(directory)
-            info.type, info.mode = tarfile.DIRTYPE, mode
-            tar.addfile(info)
-        tar.add(busybox, "bin/busybox")
-        for applet in ("sh", "httpd", "mkdir", "echo", "cat", "sleep", "kill", "wget"):
-            link = tarfile.TarInfo(f"bin/{applet}")
-            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
-            tar.addfile(link)
-        script = APP.encode()
-        info = tarfile.TarInfo("app.sh")
-        info.size, info.mode = len(script), 0o755
-        tar.addfile(info, io.BytesIO(script))
-    return payload.getvalue()
-
-
 @pytest.fixture(scope="module")
 def docker_env(stack_env, tmp_path_factory):
     """Docker CLI environment with a throwaway config dir (logins never touch ~/.docker)."""
@@ -112,7 +89,7 @@ def _pusher(stack, aws, docker_env):
         changes = ["--change", f"ENV APP_VERSION={version}", "--change", 'ENTRYPOINT ["/bin/sh", "/app.sh"]']
         if crash:
             changes += ["--change", "ENV CRASH=1"]
-        imported = _docker(docker_env, "import", *changes, "-", local, stdin=_image_tar())
+        imported = _docker(docker_env, "import", *changes, "-", local, stdin=busybox_app_tar(APP))
         assert imported.returncode == 0, imported.stderr.decode()
         pushed = _docker(docker_env, "push", local)
         assert pushed.returncode == 0, pushed.stderr.decode()
