@@ -861,8 +861,11 @@ def test_08b_the_rollback_job_template_goes_back_one_revision_with_its_progress_
 ):
     _after("v2")
     current = _service(aws, stack)["taskDefinition"]  # version 2's
-    job = _job(stack, stack_env, tmp_path, "Rollback", {"shipyard_service": "web"})
+    with _loop(stack_env, stack) as loop:  # a rollback loses no request either
+        job = _job(stack, stack_env, tmp_path, "Rollback", {"shipyard_service": "web"})
     assert job.successful, job.stdout[-5000:]
+    assert loop.outcomes
+    assert loop.failures() == [], loop.counts()
     settled = _service(aws, stack)["taskDefinition"]
     assert settled.rsplit(":", 1)[0] == current.rsplit(":", 1)[0]
     assert int(settled.rsplit(":", 1)[1]) < int(current.rsplit(":", 1)[1])  # an older revision: the first version
