@@ -164,7 +164,6 @@ def test_bootstrap_apply_reapply_check_and_read_back(inventory, run_playbook, aw
                 "ecr:CompleteLayerUpload",
                 "ecr:DescribeRepositories",
                 "ecr:GetDownloadUrlForLayer",
-                "ecr:GetRepositoryPolicy",
                 "ecr:InitiateLayerUpload",
                 "ecr:PutImage",
                 "ecr:UploadLayerPart",
@@ -176,15 +175,20 @@ def test_bootstrap_apply_reapply_check_and_read_back(inventory, run_playbook, aw
             ["*"],
         ),
         "Services": (
-            ["ecs:DescribeServices", "ecs:UpdateService"],
+            ["ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:UpdateService"],
             [f"{ecs}:service/{stack}/{s}" for s in ("api", "web")],
         ),
+        "ServiceDeployments": (
+            ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment"],
+            [f"{ecs}:service-deployment/{stack}/{s}/*" for s in ("api", "web")],
+        ),
         "ListTasks": (["ecs:ListTasks"], ["*"]),
-        "DescribeTasks": (["ecs:DescribeTasks"], [f"{ecs}:task/{stack}/*"]),
+        "Tasks": (["ecs:DescribeTasks", "ecs:StopTask"], [f"{ecs}:task/{stack}/*"]),
+        "ReleaseTask": (["ecs:RunTask"], [f"{ecs}:task-definition/*"]),
         "TargetHealth": (["elasticloadbalancing:DescribeTargetHealth"], ["*"]),
         "LogGroupsDescribe": (["logs:DescribeLogGroups"], [f"{logs}:*"]),
         "Logs": (
-            ["logs:GetLogEvents", "logs:ListTagsLogGroup"],
+            ["logs:GetLogEvents"],
             [f"{logs}:/ecs/{stack}/{s}:*" for s in ("api", "web")],
         ),
         "SecretsDescribe": (
@@ -192,7 +196,7 @@ def test_bootstrap_apply_reapply_check_and_read_back(inventory, run_playbook, aw
             [f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{stack}/{s}-??????" for s in ("api", "web")],
         ),
         "RolesRead": (
-            ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies"],
+            ["iam:GetRole"],
             roles,
         ),
         "PassRoles": (["iam:PassRole"], roles),
@@ -207,7 +211,8 @@ def test_bootstrap_apply_reapply_check_and_read_back(inventory, run_playbook, aw
             assert set(statement["Action"]) <= STAR_ACTIONS, sid
     assert statements["PassRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert statements["ListTasks"]["Condition"] == {"ArnEquals": {"ecs:cluster": f"{ecs}:cluster/{stack}"}}
-    assert [sid for sid, s in statements.items() if "Condition" in s] == ["ListTasks", "PassRoles"]
+    assert statements["ReleaseTask"]["Condition"] == {"ArnEquals": {"ecs:cluster": f"{ecs}:cluster/{stack}"}}
+    assert [sid for sid, s in statements.items() if "Condition" in s] == ["ListTasks", "ReleaseTask", "PassRoles"]
 
     # The opt-in provisioning role: same trust, broader policy, but never over the CI roles.
     provisioning = iam.get_role(RoleName=provision_role)["Role"]

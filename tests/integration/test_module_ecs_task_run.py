@@ -10,8 +10,8 @@ recorded answers in tests/unit/test_task_run_decisions.py.
 from __future__ import annotations
 
 import pytest
-from local_cloud import Cloud, wait_for
-from test_local_cloud_docker import _docker, _image_tar
+from local_cloud import Cloud, busybox_app_tar, wait_for
+from test_local_cloud_docker import APP, _docker
 
 from shipyard_local import system
 
@@ -99,7 +99,7 @@ def test_check_mode_runs_nothing_then_exit_0_succeeds_with_the_log_lines(cloud, 
 def image(stack_env):
     """A busybox image in the stack's Docker engine (removed afterwards)."""
     system.ensure({"busybox": "busybox-static"}, "the one-off test image")
-    imported = _docker(stack_env, "import", "-", IMAGE, stdin=_image_tar())
+    imported = _docker(stack_env, "import", "-", IMAGE, stdin=busybox_app_tar(APP))
     assert imported.returncode == 0, imported.stderr.decode()
     yield IMAGE
     _docker(stack_env, "rmi", "--force", IMAGE)
