@@ -297,7 +297,7 @@ def test_the_service_runs_the_deployed_image_with_no_orphan_task(story, aws, inv
 
 @pytest.mark.xfail(
     reason="open (issue 16, docs/reliability.md): under faults, after a killed deploy, the service has been without a "
-    "healthy target for 1-2 s in some runs (14 of 338 requests answered 503 in one run, 0 in others); not understood yet",
+    "healthy target for 1-2 s in some runs (14 of 338 requests answered 503 in one run, 0 in others); not understood",
     strict=False,
 )
 def test_no_request_failed_during_the_deploys(story):
