@@ -244,3 +244,20 @@ def _next_link(link, base):
         return None
     target = match.group(1)
     return target if "://" in target else base + target
+
+
+def client_for_module(module):
+    """The RegistryClient of a registry module's common options (repository, username, password, scheme, timeout,
+    validate_certs); a repository that is not ``host/path`` fails the module, naming the option."""
+    params = module.params
+    try:
+        return RegistryClient(
+            params["repository"],
+            username=params["username"],
+            password=params["password"],
+            scheme=params["scheme"],
+            timeout=params["timeout"],
+            validate_certs=params["validate_certs"],
+        )
+    except ValueError as e:
+        module.fail_json(msg=f"repository: {e}")

@@ -89,8 +89,8 @@ url:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 import (
-    RegistryClient,
     RegistryError,
+    client_for_module,
     is_reference,
     registry_argument_spec,
 )
@@ -107,17 +107,7 @@ def main():
     params = module.params
     if not is_reference(params["reference"]):
         module.fail_json(msg=f"reference '{params['reference']}' is neither a valid tag nor a sha256: digest")
-    try:
-        client = RegistryClient(
-            params["repository"],
-            username=params["username"],
-            password=params["password"],
-            scheme=params["scheme"],
-            timeout=params["timeout"],
-            validate_certs=params["validate_certs"],
-        )
-    except ValueError as e:
-        module.fail_json(msg=f"repository: {e}")
+    client = client_for_module(module)
     url = client.manifest_url(params["reference"])
     try:
         found = client.head(params["reference"])

@@ -69,8 +69,8 @@ tag:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 import (
     TAG_PATTERN,
-    RegistryClient,
     RegistryError,
+    client_for_module,
     is_reference,
     registry_argument_spec,
 )
@@ -100,17 +100,7 @@ def main():
         module.fail_json(msg=f"source '{params['source']}' is neither a valid tag nor a sha256: digest")
     if not TAG_PATTERN.match(params["tag"]):
         module.fail_json(msg=f"tag '{params['tag']}' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})")
-    try:
-        client = RegistryClient(
-            params["repository"],
-            username=params["username"],
-            password=params["password"],
-            scheme=params["scheme"],
-            timeout=params["timeout"],
-            validate_certs=params["validate_certs"],
-        )
-    except ValueError as e:
-        module.fail_json(msg=f"repository: {e}")
+    client = client_for_module(module)
 
     try:
         source = client.head(params["source"])

@@ -75,8 +75,8 @@ repository:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 import (
-    RegistryClient,
     RegistryError,
+    client_for_module,
     deletes_images_with_repository,
     digests_to_delete,
     registry_argument_spec,
@@ -93,17 +93,7 @@ def main():
     )
     params = module.params
     result = {"repository": params["repository"], "deleted_tags": [], "deleted_digests": [], "skipped_reason": None}
-    try:
-        client = RegistryClient(
-            params["repository"],
-            username=params["username"],
-            password=params["password"],
-            scheme=params["scheme"],
-            timeout=params["timeout"],
-            validate_certs=params["validate_certs"],
-        )
-    except ValueError as e:
-        module.fail_json(msg=f"repository: {e}")
+    client = client_for_module(module)
     if deletes_images_with_repository(client.host) and not params["on_ecr"]:
         result["skipped_reason"] = "ECR deletes a repository's images with the repository (force)"
         module.exit_json(changed=False, **result)
