@@ -103,7 +103,11 @@ def test_a_steady_service_then_one_with_unhealthy_targets(cloud, playbook):
         ]
 
     failing = _definition(cloud, "start=0.5,healthy=false,code=502")
-    cloud.ecs.update_service(cluster=cloud.cluster, service="web", taskDefinition=failing)
+    # A grace period longer than the test: ECS would otherwise replace each unhealthy task a few seconds later, and
+    # a status read in that moment sees only its replacement's target, still registering.
+    cloud.ecs.update_service(
+        cluster=cloud.cluster, service="web", taskDefinition=failing, healthCheckGracePeriodSeconds=600
+    )
     wait_for("an unhealthy target", lambda: "unhealthy" in [h["State"] for h in cloud.targets().values()])
     rc, out = playbook("status.yml", cloud.name)
     assert rc != 0
