@@ -123,8 +123,9 @@ class Cloud:
 class Loop:
     """Requests ``path`` through the local load balancer about every ``every`` seconds in a thread, by host name
     (the ``Host`` header: the listener rule's host condition), and records every outcome: ``"200 <version>"``,
-    ``"503"``, ``"error: ..."`` (refused, reset, timeout). Use it as a context manager around a rollout;
-    ``failures()`` lists every request not answered 200.
+    ``"503 no healthy targets"`` (a non-JSON answer: its first line), ``"error: ..."`` (refused, reset, timeout).
+    Use it as a context manager around a rollout; ``failures()`` lists every request not answered 200, each with
+    its wall-clock time (``HH:MM:SS.mmm``, to read beside the emulator's log).
     """
 
     def __init__(self, lb_url: str, host: str, path: str = "/health", every: float = 0.1, timeout: float = 5.0):
@@ -133,10 +134,15 @@ class Loop:
         self._every, self._timeout = every, timeout
         self._stop = threading.Event()
         self.outcomes: list[str] = []
+        self.times: list[float] = []  # time.time() of each outcome
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def get(self) -> tuple[int, dict | None]:
         """One request: (status, parsed JSON body or None)."""
+        status, parsed, _ = self._request()
+        return status, parsed
+
+    def _request(self) -> tuple[int, dict | None, bytes]:
         connection = http.client.HTTPConnection(*self._address, timeout=self._timeout)
         try:
             connection.request("GET", self._path, headers={"Host": self._host})
@@ -148,15 +154,20 @@ class Loop:
             parsed = json.loads(body)
         except ValueError:
             parsed = None
-        return answer.status, parsed if isinstance(parsed, dict) else None
+        return answer.status, parsed if isinstance(parsed, dict) else None, body
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                status, body = self.get()
-                self.outcomes.append(f"{status} {(body or {}).get('version', '')}".strip())
+                status, parsed, body = self._request()
+                if parsed is not None or status == 200:
+                    said = (parsed or {}).get("version", "")
+                else:  # the load balancer's own answers (503 no healthy targets, 502, 504): their first line
+                    said = body.decode("utf-8", "replace").strip().splitlines()[0][:60] if body.strip() else ""
+                self.outcomes.append(f"{status} {said}".strip())
             except (OSError, http.client.HTTPException) as error:  # refused, reset, timeout: a failed request
                 self.outcomes.append(f"error: {error!r}")
+            self.times.append(time.time())
             self._stop.wait(self._every)
 
     def __enter__(self) -> Loop:
@@ -171,7 +182,11 @@ class Loop:
         return Counter(self.outcomes)
 
     def failures(self) -> list[str]:
-        return [outcome for outcome in self.outcomes if not outcome.startswith("200")]
+        return [
+            f"{time.strftime('%H:%M:%S', time.localtime(at))}.{int(at % 1 * 1000):03d} {outcome}"
+            for outcome, at in zip(self.outcomes, self.times, strict=False)
+            if not outcome.startswith("200")
+        ]
 
 
 # A tiny app, no image hub: Debian's static busybox and this script (``docker import``). It logs a line and serves

@@ -190,6 +190,7 @@ def story(stack_env, inventory, faults_url, aws):
         "failed_requests": len(loop.failures()),
         "rollback_requests": len(rollback_loop.outcomes),
         "rollback_failed_requests": len(rollback_loop.failures()),
+        "failures": {"deploys": loop.failures()[:30], "rollback": rollback_loop.failures()[:30]},
     }
     print("FAULT FIGURES " + json.dumps(figures, sort_keys=True))
     return {"runs": runs, "loop": loop, "rollback_loop": rollback_loop, "injected": injected, "figures": figures}

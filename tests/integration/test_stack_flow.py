@@ -10,8 +10,9 @@ module-scoped fixtures; a stage that needs an earlier one skips, naming it, when
    base image, pushed through the ECR login) and waits for the rollout: the API answers through the local load
    balancer with version = the commit; the secret is nowhere (output, image layers and history, task definition).
 3. provision.yml -vvv (every host) creates `api`, leaves `web` as deployed (changed=0, same task definition).
-4. the Provision job template (awx/controller.yml, run the way the controller runs a job: tests/awx_jobs.py, with
-   ansible-runner): changed=0 for every host; every resource read back with its settings.
+4. every resource read back with its settings; then, after one real difference (api's health check path), the
+   Provision job template as the plan (awx/controller.yml, job type check with diff, run the way the controller
+   runs a job: tests/awx_jobs.py, with ansible-runner): exactly that difference, nothing of web's, no stand-in.
 5. the workflow Provision -> Deploy -> Check for `web` (the survey's answer), the same commit: changed=0, build and
    push skipped, the short path for a service that exists; the deploy's set_stats artifacts name its outcome.
 6. version 2 (a new commit, as a push to main brings) is deployed by the GitHub workflow's deploy step run inside
@@ -28,8 +29,8 @@ module-scoped fixtures; a stage that needs an earlier one skips, naming it, when
 8. refusals on the deployed stack, nothing changed: a missing Dockerfile, a failing build (its error shown),
    unknown --limit names, an image tag the registry does not hold without a build.
 9. the Destroy job template refuses a mistyped confirmation (its survey's shipyard_destroy_confirm, the stack's
-   name) and deletes nothing; confirmed, it leaves nothing of ours (ECR and secrets kept unless asked), a second
-   destroy changes nothing, and shipyard_destroy_data=true removes the data too.
+   name) and deletes nothing; confirmed, it leaves nothing of ours (ECR and secrets kept unless asked); a second
+   destroy with shipyard_destroy_data=true removes the data and changes nothing else.
 
 No secret value appears in the output of any run.
 """
@@ -83,47 +84,41 @@ def _after(*stages: str) -> None:
 # --- the stack ----------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def base_image(stack_env):
-    """The node base images the inventory builds from (scripts/base-image node: quick when they exist)."""
-    done = subprocess.run(
-        [str(REPO / "scripts" / "base-image"), "node"],
-        env=stack_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
-
-
 RUNNER_IMAGE = "shipyard/runner:test"
 DEPLOY_STEP = REPO / "ci" / "github" / "deploy"
 
 
+def _base_image(env, kind: str) -> str:
+    """scripts/base-image KIND (quick when the images exist): "" when they are there, else the error."""
+    argv = [str(REPO / "scripts" / "base-image"), kind]
+    done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    return "" if done.returncode == 0 else f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout[-3000:]}"
+
+
 def _build_runner_image(env) -> str:
     """The runner image from the top-level Dockerfile on a Python base made from Debian packages (no image hub)."""
-    log = []
-    for argv in (
-        [str(REPO / "scripts" / "base-image"), "python"],
-        ["docker", "build", "--quiet", "--network", "host", "-t", RUNNER_IMAGE,
-         "--build-arg", "BASE_IMAGE=shipyard/python-debian:bookworm",
-         "--build-arg", "BUILD_IMAGE=shipyard/python-debian:bookworm-build", str(REPO)],
-    ):  # fmt: skip
-        done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-        log.append(done.stdout)
-        if done.returncode != 0:
-            return f"{' '.join(argv)} failed ({done.returncode}):\n" + "".join(log)[-5000:]
-    return ""
+    failed = _base_image(env, "python")
+    if failed:
+        return failed
+    argv = ["docker", "build", "--quiet", "--network", "host", "-t", RUNNER_IMAGE,
+            "--build-arg", "BASE_IMAGE=shipyard/python-debian:bookworm",
+            "--build-arg", "BUILD_IMAGE=shipyard/python-debian:bookworm-build", str(REPO)]  # fmt: skip
+    done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    return "" if done.returncode == 0 else f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout[-5000:]}"
 
 
 @pytest.fixture(scope="module")
 def images(stack_env):
-    """The runner image and the execution environment (tests/integration/ee.py), built one after the other in the
-    background while the first stages run: ``images["runner"].result()`` is "" or the error, the same for "ee"."""
+    """Built one after the other in the background while the first stages run (check mode needs none of them): the
+    node base images the sample builds from (scripts/base-image node: minutes on a fresh machine), the runner image
+    and the execution environment (tests/integration/ee.py). ``images["node"].result()`` is "" or the error, the
+    same for "runner" and "ee"."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        runner = pool.submit(_build_runner_image, stack_env)
-        yield {"runner": runner, "ee": pool.submit(build_execution_environment, stack_env, EE_IMAGE)}
+        yield {
+            "node": pool.submit(_base_image, stack_env, "node"),
+            "runner": pool.submit(_build_runner_image, stack_env),
+            "ee": pool.submit(build_execution_environment, stack_env, EE_IMAGE),
+        }
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +185,7 @@ def webhook():
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, base_image, source, images, webhook):
+def stack(tmp_path_factory, source, images, webhook):
     """A copy of the local inventory: its own stack name and zone, quick health checks, a random secret for `web`.
 
     `api` keeps the inventory's image tag (`initial`, never pushed here), runs simulated healthy tasks
@@ -425,8 +420,10 @@ def test_01_check_mode_on_an_empty_account_plans_every_service_and_creates_nothi
 
 
 def test_02_first_deploy_provisions_builds_pushes_and_answers_through_the_load_balancer_without_the_secret(
-    play, stack, stack_env, aws
+    play, stack, stack_env, aws, images
 ):
+    built = images["node"].result()  # the sample's base images
+    assert built == "", built
     run = _deploy(play, "-vvv")
     assert run.returncode == 0, run.output[-5000:]
     assert _task_results(run.output, BUILD_TASK) == ["changed: [web]"], _task_results(run.output, BUILD_TASK)
@@ -479,16 +476,6 @@ def test_03_provision_at_vvv_creates_the_second_service_and_keeps_what_the_first
     # Provisioning keeps the image the service runs (it does not swap in the initial tag).
     assert _service(aws, stack)["taskDefinition"] == deployed
     PASSED.add("provision")
-
-
-def test_04_the_provision_job_template_reports_no_change_for_any_host(stack, stack_env, aws, tmp_path):
-    _after("provision")
-    job = _job(stack, stack_env, tmp_path, "Provision")
-    assert job.successful, job.stdout[-8000:]
-    assert sorted(job.stats["processed"]) == sorted(SERVICES)
-    changed = {host: job.stats["changed"].get(host, 0) for host in SERVICES}
-    assert changed == dict.fromkeys(SERVICES, 0), job.stdout[-8000:]
-    assert job.events_named("playbook_on_stats"), [e.get("event") for e in job.events][-5:]
 
 
 def test_05_every_resource_has_its_settings(stack, aws):
@@ -564,24 +551,29 @@ def _changed_tasks(output: str) -> dict[str, set[str]]:
     return changed
 
 
-def test_05b_check_mode_on_the_converged_stack_plans_exactly_the_one_real_difference(play, stack):
-    """One --check run after one real difference (api's health check path): the plan is that one task of api's and
-    nothing of web's (a converged service plans nothing), and no stand-in value appears where a resource exists."""
+def test_05b_the_provision_job_template_in_check_mode_plans_exactly_the_one_real_difference(stack, stack_env, tmp_path):
+    """The Provision job template as the plan (job type check, diff), after one real difference (api's health check
+    path): the plan is that one task of api's and nothing of web's (a converged service plans nothing; a real run
+    would change nothing else), and no stand-in value appears where a resource exists."""
     _after("provision")
     host_file = Path(stack["path"]) / "host_vars" / "api.yml"
     original = host_file.read_text()
     host_file.write_text(original + "load_balancer_service_health_check_path: /healthz\n")
     try:
-        plan = play("provision", "--check", "--diff")
+        job = _job(stack, stack_env, tmp_path, "Provision", job_type="check", diff_mode=True)
     finally:
         host_file.write_text(original)
-    assert plan.returncode == 0, plan.output[-8000:]
-    assert plan.recap()["web"]["changed"] == 0, _changed_tasks(plan.output)
-    assert _changed_tasks(plan.output) == {
+    assert job.successful, job.stdout[-8000:]
+    assert "--check" in job.cmdline, job.cmdline
+    assert "--diff" in job.cmdline, job.cmdline
+    assert sorted(job.stats["processed"]) == sorted(SERVICES)
+    assert job.stats["changed"].get("web", 0) == 0, _changed_tasks(job.stdout)
+    assert _changed_tasks(job.stdout) == {
         "api": {"shipyard.fargate.load_balancer : Report the target group that check mode would create or change"}
-    }, plan.output[-8000:]
-    assert "health_check_path" in plan.output
-    assert not STAND_IN.search(plan.output), STAND_IN.search(plan.output)
+    }, job.stdout[-8000:]
+    assert "health_check_path" in job.stdout
+    assert not STAND_IN.search(job.stdout), STAND_IN.search(job.stdout)
+    assert job.events_named("playbook_on_stats"), [e.get("event") for e in job.events][-5:]
 
 
 # --- 5, 6, 7. releases ----------------------------------------------------------------------------------------
@@ -962,7 +954,9 @@ def test_12_an_image_tag_the_registry_does_not_hold_is_refused_when_no_build_is_
 # --- 9. destroy ---------------------------------------------------------------------------------------------------
 
 
-def test_13_destroy_leaves_nothing_of_ours_and_a_second_destroy_is_a_no_op(play, stack, stack_env, aws, tmp_path):
+def test_13_destroy_leaves_nothing_of_ours_and_a_second_destroy_deletes_only_the_data(
+    play, stack, stack_env, aws, tmp_path
+):
     _after("provision")
     before = _ours(aws, stack["name"])
     mistyped = _job(stack, stack_env, tmp_path, "Destroy", {"shipyard_destroy_confirm": "shipyard-prod"})
@@ -979,11 +973,13 @@ def test_13_destroy_leaves_nothing_of_ours_and_a_second_destroy_is_a_no_op(play,
     assert len(kept["repositories"]) == 2  # data is kept unless asked
     assert kept["secrets"] == [f"{stack['name']}/web"]  # (api has none)
 
-    again = play("destroy")
-    assert again.returncode == 0, again.output[-8000:]
-    assert {host: again.recap()[host]["changed"] for host in SERVICES} == dict.fromkeys(SERVICES, 0)
-
+    # A second destroy, with the data this time: the data goes (repositories and their images, the secret, the log
+    # groups) and nothing else changes - everything else is gone already.
     wiped = play("destroy", "-e", "shipyard_destroy_data=true")
     assert wiped.returncode == 0, wiped.output[-8000:]
     assert "DELETES FOR GOOD" in wiped.output
     assert not any(_ours(aws, stack["name"]).values())
+    changed = _changed_tasks(wiped.output)
+    assert sorted(changed) == sorted(SERVICES), wiped.output[-8000:]
+    data = re.compile(r"^shipyard\.fargate\.(registry|secrets) : |^shipyard\.fargate\.service : Delete the log group")
+    assert [task for tasks in changed.values() for task in tasks if not data.search(task)] == [], changed

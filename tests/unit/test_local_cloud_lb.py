@@ -204,6 +204,9 @@ class FakeEngine:
     def is_routable(self, tg, target_id, port):
         return (tg, target_id, port) in self.routable
 
+    def target_health(self, tg, target_id, port):
+        return None  # the balancer's 503 log line: "unknown to ECS"
+
 
 def _get(port, path="/", host="web.example.com", method="GET", body=None, headers=None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

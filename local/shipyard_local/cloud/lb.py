@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import logging
 import os
 import random
 import re
@@ -40,6 +41,7 @@ from typing import Any, Protocol
 
 from .clock import Clock, RealClock
 
+log = logging.getLogger("shipyard_local.cloud")
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_LISTENER_PORT = 80
 UPSTREAM_TIMEOUT = 60.0  # the ALB's default idle timeout
@@ -64,6 +66,8 @@ class Engine(Protocol):
     def resolve_target(self, target_group_arn: str, target_id: str, port: int) -> tuple[str, int] | None: ...
 
     def is_routable(self, target_group_arn: str, target_id: str, port: int) -> bool: ...
+
+    def target_health(self, target_group_arn: str, target_id: str, port: int) -> Any: ...
 
 
 # --- rule matching (pure) ------------------------------------------------------------------------------------------
@@ -264,6 +268,14 @@ class LoadBalancer:
                 time.sleep(0.001)  # a race with moto's writers, not simulated time: real
         return []
 
+    def log_no_target(self, target_group_arn: str | None) -> None:
+        """Log why a request found no routable target: each registered target with its health (the emulator's log)."""
+        found = []
+        for target_id, port in self.targets(target_group_arn) if target_group_arn else []:
+            health = self.engine.target_health(target_group_arn, target_id, port)
+            found.append(f"{target_id}:{port} {health.state if health else 'unknown to ECS'}")
+        log.info("load balancer: 503, no routable target in %s: %s", target_group_arn, ", ".join(found) or "none")
+
     def pick(self, target_group_arn: str) -> tuple[str, int] | None:
         """The next routable target of a group (round robin), as its local (host, port)."""
         routable = [t for t in self.targets(target_group_arn) if self.engine.is_routable(target_group_arn, *t)]
@@ -343,6 +355,7 @@ class _Handler(BaseHTTPRequestHandler):
         target = balancer.pick(group) if group else None
         if target is None:
             self._discard_body()
+            balancer.log_no_target(group)
             return self._simple(503, "Service Temporarily Unavailable", b"no healthy targets\n")
         self._proxy(target)
 

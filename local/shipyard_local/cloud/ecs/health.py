@@ -9,9 +9,13 @@ stops.
 
 from __future__ import annotations
 
+import logging
+
 from .. import rules
 from ..runners import base
 from .records import Target, TaskRecord
+
+log = logging.getLogger("shipyard_local.cloud")
 
 # ECS learns about an unhealthy target from the load balancer a moment later, not in the same instant.
 UNHEALTHY_NOTICE_SECONDS = 2.0
@@ -125,6 +129,7 @@ class TargetHealthChecks:
             except Exception as error:
                 result = base.HealthResult(False, "Target.FailedHealthChecks", str(error))
             target.check = None
+            before = target.health.state
             target.health = rules.after_health_check(
                 target.health,
                 result.ok,
@@ -133,6 +138,9 @@ class TargetHealthChecks:
                 result.reason,
                 result.description,
             )
+            if target.health.state != before:
+                log.info("target %s:%s of task %s: %s -> %s (%s)", target.target_id, target.port, record.task.id,
+                         before, target.health.state, result.description or "ok")  # fmt: skip
             if target.health.state != rules.UNHEALTHY:
                 target.unhealthy_since = None
             elif target.unhealthy_since is None:
