@@ -390,3 +390,19 @@ def test_uninstall_gives_moto_its_own_handlers_back():
         patches.uninstall()
     assert (ECS.create_service, ECS.call_action, FakeTargetGroup.health_for) == before
     assert "call_action" not in ECS.__dict__
+
+
+def test_a_certificate_requested_again_with_the_token_of_a_deleted_one_is_a_new_certificate(world):
+    # moto looks the deleted certificate up by the token and answers 500 (KeyError); AWS requests a new one.
+    acm = boto3.client("acm", region_name=REGION)
+    token = uuid.uuid4().hex[:32]
+    first = acm.request_certificate(DomainName="a.example.test", ValidationMethod="DNS", IdempotencyToken=token)
+    same = acm.request_certificate(DomainName="a.example.test", ValidationMethod="DNS", IdempotencyToken=token)
+    assert same["CertificateArn"] == first["CertificateArn"]  # the token still works while its certificate is there
+    acm.delete_certificate(CertificateArn=first["CertificateArn"])
+    again = acm.request_certificate(DomainName="a.example.test", ValidationMethod="DNS", IdempotencyToken=token)
+    assert again["CertificateArn"] != first["CertificateArn"]
+    assert (
+        acm.describe_certificate(CertificateArn=again["CertificateArn"])["Certificate"]["DomainName"]
+        == "a.example.test"
+    )

@@ -12,7 +12,9 @@ sees a half-done reconcile step. The changed handlers:
 - StopTask stops an engine task the way ECS does (drain, then stop; stopCode UserInitiated);
 - DescribeTargetHealth reports what the engine knows about the targets it registered;
 - ListServiceDeployments, DescribeServiceDeployments, StopServiceDeployment and DescribeServiceRevisions (moto has
-  none of them) answer from the engine's service deployments (:mod:`.ecs.deployments`).
+  none of them) answer from the engine's service deployments (:mod:`.ecs.deployments`);
+- ACM's RequestCertificate with an idempotency token whose certificate was deleted since requests a new one (moto
+  looks the deleted ARN up: KeyError, HTTP 500 - seen when a stack is destroyed and made again within the hour).
 
 :func:`install` patches the classes once per process and points them at an engine; installing again only
 points them at the new engine. :func:`uninstall` puts moto's own handlers back (unit tests that drive an engine
@@ -286,3 +288,16 @@ def _patch() -> None:
         )
 
     replace(FakeTargetGroup, "health_for", health_for)
+
+    from moto.acm.models import AWSCertificateManagerBackend as ACM
+
+    original_token_arn = ACM._get_arn_from_idempotency_token
+
+    def token_arn(self, token: str) -> str | None:
+        arn = original_token_arn(self, token)
+        if arn is not None and arn not in self._certificates:  # deleted since: the token names nothing any more
+            self._idempotency_tokens.pop(token, None)
+            return None
+        return arn
+
+    replace(ACM, "_get_arn_from_idempotency_token", token_arn)
