@@ -171,6 +171,41 @@ def run_playbook(stack_env: dict[str, str]):
     return run
 
 
+@dataclass
+class ModuleRun:
+    returncode: int
+    result: dict | None  # the module's JSON answer (what a playbook would register); None when it printed none
+    output: str  # stdout and stderr together
+
+
+@pytest.fixture(scope="session")
+def run_module(stack_env: dict[str, str], local_stack: Stack, tmp_path_factory):
+    """``run_module("ecs_task_definition", {...}, check_mode=False, diff=False)`` -> ModuleRun.
+
+    One of this collection's modules run the way Ansible runs it on the controller - a Python process of its own, its
+    arguments as ANSIBLE_MODULE_ARGS, the region and endpoint of the stack's emulator (module_defaults' part) - with
+    no ansible-playbook start-up, inventory or extra task around it: about a third of a one-task playbook's cost, the
+    layer for a module's own behaviour. Modules with an action plugin (ecs_rollout, ecs_task_run) need a playbook.
+    """
+    folder = tmp_path_factory.mktemp("module-args")
+    count = iter(range(1_000_000))
+    env = {**stack_env, "PYTHONPATH": str(REPO / "collections")}
+
+    def run(module: str, args: dict, *, check_mode: bool = False, diff: bool = False) -> ModuleRun:
+        defaults = {"region": local_stack.config.region, "endpoint_url": local_stack.config.emulator_url}
+        internal = {"_ansible_check_mode": check_mode, "_ansible_diff": diff}
+        path = folder / f"{next(count)}-{module}.json"
+        path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {**defaults, **args, **internal}}))
+        done = subprocess.run(
+            [sys.executable, "-m", f"ansible_collections.shipyard.fargate.plugins.modules.{module}", str(path)],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+        )  # fmt: skip
+        answer = next((line for line in reversed(done.stdout.splitlines()) if line.startswith("{")), None)
+        return ModuleRun(done.returncode, json.loads(answer) if answer else None, done.stdout)
+
+    return run
+
+
 @pytest.fixture
 def role_runner(run_playbook, tmp_path):
     """``role_runner(playbook, fixed_vars)`` -> ``run(*ansible_args, **role_vars)``: a test playbook for one role.
