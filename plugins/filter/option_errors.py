@@ -29,6 +29,7 @@ from ansible_collections.shipyard.fargate.plugins.module_utils.validation.networ
 from ansible_collections.shipyard.fargate.plugins.module_utils.validation.registry import registry_errors
 from ansible_collections.shipyard.fargate.plugins.module_utils.validation.secrets import secrets_errors
 from ansible_collections.shipyard.fargate.plugins.module_utils.validation.service import service_errors
+from ansible_collections.shipyard.fargate.plugins.module_utils.validation.stack import stack_errors
 
 # filter name -> the module_utils function that holds the rules.
 RULES = {
@@ -45,6 +46,7 @@ RULES = {
     "registry_option_errors": registry_errors,
     "secrets_option_errors": secrets_errors,
     "service_option_errors": service_errors,
+    "stack_option_errors": stack_errors,
 }
 
 

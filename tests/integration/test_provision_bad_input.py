@@ -1,8 +1,8 @@
 """Bad input to playbooks/provision.yml stops in the pre-flight, naming the variable, before any AWS call.
 
-Here: the checks that span the stack (playbooks/tasks/check_stack.yml). The roles' own rules are unit-tested
-(tests/unit/test_validation_<role>.py), and tests/integration/test_validation_wiring.py runs the pre-flight once
-with several services' bad options.
+Here: the checks that span the stack (playbooks/tasks/check_stack.yml), through the pre-flight. The roles' own rules
+are unit-tested (tests/unit/test_validation_<role>.py, test_validation_stack.py), and
+tests/integration/test_validation_wiring.py runs the pre-flight once with several services' bad options.
 """
 
 from __future__ import annotations
@@ -47,17 +47,20 @@ def inventory(tmp_path):
     return make
 
 
-# The stack-wide checks, each its own assert task (the first one that fails stops the run).
+# The stack-wide checks: one assert over the stack (every problem at once; each rule is unit-tested in
+# tests/unit/test_validation_stack.py), and the secrets' names per service.
 CASES = [
     pytest.param(
-        {"api": {"dns_record_name": "web.{{ dns_zone_name }}"}}, "dns_record_name", id="two-services-one-host"
+        {
+            "all": {"shipyard_stack_name": "Shop!", "dns_certificate_request": True},
+            "api": {"dns_record_name": "web.{{ dns_zone_name }}"},
+        },
+        ["shipyard_stack_name 'Shop!'", "claim the same dns_record_name", "dns_certificate_request is true"],
+        id="stack-name-two-services-one-host-certificate-http-only",
     ),
-    pytest.param({"api": {"load_balancer_service_priority": 10}}, "load_balancer_service_priority", id="same-priority"),
-    pytest.param({"all": {"shipyard_stack_name": "Shop!"}}, "shipyard_stack_name", id="stack-name"),
     pytest.param(
-        {"web": {"shipyard_service_secrets": {"not valid": "x"}}}, "shipyard_service_secrets", id="secret-key-name"
+        {"web": {"shipyard_service_secrets": {"not valid": "x"}}}, ["shipyard_service_secrets"], id="secret-key-name"
     ),
-    pytest.param({"all": {"dns_certificate_request": True}}, "dns_certificate_request", id="certificate-http-only"),
 ]
 
 
@@ -65,7 +68,8 @@ CASES = [
 def test_bad_input_is_refused_before_any_aws_call(inventory, overrides, named, run_playbook, aws):
     run = run_playbook("playbooks/provision.yml", "-i", inventory(**overrides))
     assert run.returncode != 0, run.output[-4000:]
-    assert named in run.output, run.output[-4000:]
+    for text in named:
+        assert text in run.output, run.output[-4000:]
     assert FIRST_AWS_PLAY not in run.output, "the pre-flight let bad input through to AWS"
     stack = overrides.get("all", {}).get("shipyard_stack_name", inventory.stack)
     assert not [r for r in aws("ecr").describe_repositories()["repositories"] if r["repositoryName"].startswith(stack)]
@@ -120,3 +124,18 @@ def test_extra_vars_that_would_do_nothing_are_refused_before_any_aws_call(invent
     assert "ansible-playbook playbooks/provision.yml --limit web -e service_desired_count=" in run.output
     assert "Did you mean shipyard_deploy_image_tag?" in run.output
     assert "PLAY [Deploy - find the services" not in run.output, "the pre-flight let them through to AWS"
+
+
+def test_deploy_checks_the_infrastructure_options_of_a_service_it_provisions_before_any_change(
+    inventory, run_playbook, aws
+):
+    """deploy.yml's pre-flight checks what its short path uses; the infrastructure roles' options of a service that
+    does not exist yet are checked after the (read-only) look-up, still before the first change."""
+    run = run_playbook("playbooks/deploy.yml", "--limit", "web", "-i", inventory(all={"network_vpc_cidr": "10.0.0.0"}))
+    assert run.returncode != 0, run.output[-4000:]
+    assert "network_vpc_cidr '10.0.0.0' is not an IPv4 CIDR block" in run.output, run.output[-4000:]
+    assert "PLAY [Pre-flight - the infrastructure options of the services deploy.yml provisions]" in run.output
+    assert FIRST_AWS_PLAY not in run.output, "the pre-flight let bad input through to AWS"
+    assert not [
+        r for r in aws("ecr").describe_repositories()["repositories"] if r["repositoryName"].startswith(inventory.stack)
+    ]

@@ -25,6 +25,7 @@ from ansible_collections.shipyard.fargate.plugins.module_utils.validation import
     registry,
     secrets,
     service,
+    stack,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,6 +66,8 @@ WIRING = {
     "registry_option_errors": (registry.registry_errors, "roles/registry/tasks/validate.yml", {"registry_name": "A"}),
     "secrets_option_errors": (secrets.secrets_errors, "roles/secrets/tasks/validate.yml", {"secrets_name": "a b"}),
     "service_option_errors": (service.service_errors, "roles/service/tasks/validate.yml", {"service_cpu": 300}),
+    # Not a role's: the playbooks' checks that span the stack.
+    "stack_option_errors": (stack.stack_errors, "playbooks/tasks/check_stack.yml", {"shipyard_stack_name": "Shop!"}),
 }
 
 
@@ -98,6 +101,8 @@ def _options_the_function_reads(rules) -> set[str]:
     """Option names (role-prefixed string literals) in the function's module."""
     source = Path(rules.__code__.co_filename).read_text()
     prefix = rules.__module__.rsplit(".", 1)[1]
+    if prefix == "stack":  # its options are not prefixed: the keys it reads
+        return set(re.findall(r'options\.get\("([a-z_]+)"', source))
     found = set(re.findall(rf'"({prefix}_[a-z0-9_]+)"', source))
     found |= {
         f"network_existing_{kind}_subnet_{what}"
