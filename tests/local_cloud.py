@@ -23,7 +23,16 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[1]
 WAIT = 180.0
+
+
+def base_image(env: dict, kind: str) -> str:
+    """scripts/base-image KIND on ``env``'s Docker engine (quick when the images exist): "" when they are there, else
+    the command and its output."""
+    argv = [str(REPO / "scripts" / "base-image"), kind]
+    done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    return "" if done.returncode == 0 else f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout[-3000:]}"
 
 
 def wait_for(what: str, probe, timeout: float = WAIT, every: float = 0.5):
@@ -133,8 +142,7 @@ class Loop:
         self._address, self._host, self._path = (address.hostname, address.port), host, path
         self._every, self._timeout = every, timeout
         self._stop = threading.Event()
-        self.outcomes: list[str] = []
-        self.times: list[float] = []  # time.time() of each outcome
+        self.records: list[tuple[float, str]] = []  # (time.time(), outcome) of each request, in order
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def get(self) -> tuple[int, dict | None]:
@@ -156,18 +164,22 @@ class Loop:
             parsed = None
         return answer.status, parsed if isinstance(parsed, dict) else None, body
 
+    def outcome(self) -> str:
+        """One request, as the loop records it: ``"200 <version>"``, the load balancer's own answer, or the error."""
+        try:
+            status, parsed, body = self._request()
+        except (OSError, http.client.HTTPException) as error:  # refused, reset, timeout: a failed request
+            return f"error: {error!r}"
+        if parsed is not None or status == 200:
+            said = (parsed or {}).get("version", "")
+        else:  # the load balancer's own answers (503 no healthy targets, 502, 504): their first line
+            said = body.decode("utf-8", "replace").strip().splitlines()[0][:60] if body.strip() else ""
+        return f"{status} {said}".strip()
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                status, parsed, body = self._request()
-                if parsed is not None or status == 200:
-                    said = (parsed or {}).get("version", "")
-                else:  # the load balancer's own answers (503 no healthy targets, 502, 504): their first line
-                    said = body.decode("utf-8", "replace").strip().splitlines()[0][:60] if body.strip() else ""
-                self.outcomes.append(f"{status} {said}".strip())
-            except (OSError, http.client.HTTPException) as error:  # refused, reset, timeout: a failed request
-                self.outcomes.append(f"error: {error!r}")
-            self.times.append(time.time())
+            outcome = self.outcome()
+            self.records.append((time.time(), outcome))
             self._stop.wait(self._every)
 
     def __enter__(self) -> Loop:
@@ -178,13 +190,17 @@ class Loop:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    @property
+    def outcomes(self) -> list[str]:
+        return [outcome for _at, outcome in self.records]
+
     def counts(self) -> Counter:
         return Counter(self.outcomes)
 
     def failures(self) -> list[str]:
         return [
             f"{time.strftime('%H:%M:%S', time.localtime(at))}.{int(at % 1 * 1000):03d} {outcome}"
-            for outcome, at in zip(self.outcomes, self.times, strict=False)
+            for at, outcome in self.records
             if not outcome.startswith("200")
         ]
 

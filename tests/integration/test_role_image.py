@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from local_cloud import base_image
 
 pytestmark = pytest.mark.stack
 REPO = Path(__file__).resolve().parents[2]
@@ -63,10 +64,8 @@ def _source(path: Path, dockerfile: str = TINY_DOCKERFILE, git: bool = True) -> 
 @pytest.fixture(scope="session")
 def node_base_image(stack_env):
     """The Node base images, built from Debian packages by scripts/base-image node (skips when they exist)."""
-    result = subprocess.run(
-        [str(REPO / "scripts/base-image"), "node"], env=stack_env, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    failed = base_image(stack_env, "node")
+    assert failed == "", failed
     return BASE_IMAGE
 
 

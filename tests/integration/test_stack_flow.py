@@ -56,7 +56,7 @@ import pytest
 import yaml
 from awx_jobs import run_job, run_workflow
 from ee import EE_IMAGE, build_execution_environment, ee_command
-from local_cloud import Loop
+from local_cloud import Loop, base_image
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,16 +88,9 @@ RUNNER_IMAGE = "shipyard/runner:test"
 DEPLOY_STEP = REPO / "ci" / "github" / "deploy"
 
 
-def _base_image(env, kind: str) -> str:
-    """scripts/base-image KIND (quick when the images exist): "" when they are there, else the error."""
-    argv = [str(REPO / "scripts" / "base-image"), kind]
-    done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-    return "" if done.returncode == 0 else f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout[-3000:]}"
-
-
 def _build_runner_image(env) -> str:
     """The runner image from the top-level Dockerfile on a Python base made from Debian packages (no image hub)."""
-    failed = _base_image(env, "python")
+    failed = base_image(env, "python")
     if failed:
         return failed
     argv = ["docker", "build", "--quiet", "--network", "host", "-t", RUNNER_IMAGE,
@@ -115,7 +108,7 @@ def images(stack_env):
     same for "runner" and "ee"."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         yield {
-            "node": pool.submit(_base_image, stack_env, "node"),
+            "node": pool.submit(base_image, stack_env, "node"),
             "runner": pool.submit(_build_runner_image, stack_env),
             "ee": pool.submit(build_execution_environment, stack_env, EE_IMAGE),
         }
