@@ -9,6 +9,7 @@ by ``_launch``.
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import uuid
 
@@ -20,10 +21,56 @@ log = logging.getLogger("shipyard_local.cloud")
 PLACEMENT_RETRY_SECONDS = 15.0  # after "unable to place a task", the next try
 
 
-def _free_port(host: str) -> int:
+# Each task's own port on 127.0.0.1 (the PORT contract, runners/base.py) comes from a range below the kernel's
+# ephemeral ports (Linux: 32768-60999), so that no outgoing connection (a health check, the load balancer's proxying,
+# an API call) can take a task's port between its choice and the container's bind; and below the stacks' own 29xxx
+# ports. Ports are handed out in turn from a random start (another stack's engine on the machine starts elsewhere):
+# one comes back only after the whole range has gone round, so a stopped task's container, which may hold its port
+# for seconds while docker removes it, never meets a new task on it. (Before: bind(0), close, hand the number out:
+# nothing reserved it, and the kernel could give it to anyone - a target's health check could reach another
+# task's app.)
+HOST_PORTS = (20000, 28999)
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as ports:
+            return int(ports.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(host: str, port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class HostPorts:
+    """Hands out task ports from ``low..high`` in turn, skipping ``busy`` ones and any that cannot be bound now."""
+
+    def __init__(self, host: str, low: int = HOST_PORTS[0], high: int | None = None, start: int | None = None,
+                 bindable=_bindable) -> None:  # fmt: skip
+        high = HOST_PORTS[1] if high is None else high
+        self.host, self.low, self.high = host, low, min(high, _ephemeral_low() - 1)
+        if self.high < self.low:
+            raise ValueError(
+                f"no task ports below the ephemeral range: {low}-{high}, ephemeral from {_ephemeral_low()}"
+            )
+        self._bindable = bindable
+        self._next = start if start is not None else random.randint(self.low, self.high)  # noqa: S311 - not security
+
+    def take(self, busy: set[int] | frozenset[int] = frozenset()) -> int:
+        size = self.high - self.low + 1
+        for _ in range(size):
+            port = self._next
+            self._next = self.low + (port - self.low + 1) % size
+            if port not in busy and self._bindable(self.host, port):
+                return port
+        raise RuntimeError(f"no free task port in {self.low}-{self.high}")
 
 
 class RunTaskError(Exception):
@@ -51,6 +98,12 @@ def _container_overrides(overrides: dict | None, task_definition) -> dict[str, d
 
 
 class TaskFactory:
+    def _host_ports(self) -> HostPorts:
+        ports = getattr(self, "_task_ports", None)
+        if ports is None:
+            ports = self._task_ports = HostPorts(self.config.host)
+        return ports
+
     def _start_task(self, backend, service, deployment) -> TaskRecord | None:
         """A service's new task for ``deployment`` (None: it could not be placed; an event says why)."""
         task_definition = backend.describe_task_definition(deployment["taskDefinition"])
@@ -229,7 +282,7 @@ class TaskFactory:
             deployment_id=deployment_id,
             cluster=cluster.name,
             ip=ip,
-            host_port=_free_port(self.config.host),
+            host_port=self._host_ports().take({r.host_port for r in self.tasks.values() if r.done_at is None}),
             lb_container=lb.get("containerName"),
             created=self.clock.now(),
         )

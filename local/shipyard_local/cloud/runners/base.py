@@ -6,7 +6,8 @@ stops, whether its targets are healthy. A runner makes one task *happen*: real c
 thread only; a runner may use threads of its own, and every method must return quickly (no call
 blocks longer than about a second: pulls and starts run in the background and are seen via ``poll``).
 
-The ``PORT`` contract: every task gets its own free TCP port on 127.0.0.1 (``TaskSpec.host_port``).
+The ``PORT`` contract: every task gets its own free TCP port on 127.0.0.1 (``TaskSpec.host_port``), from a range
+below the kernel's ephemeral ports, handed out in turn (``..ecs.tasks.HostPorts``).
 The runner passes it to the essential app container as the environment variable ``PORT`` and the
 container must listen there (host network). The local load balancer and the health checks reach the
 task at ``127.0.0.1:host_port``, whatever ``containerPort`` the task definition declares.
