@@ -42,27 +42,29 @@ def _service_name_errors(p, stack_name, host):
     )
 
 
-def _routing_errors(p, services, zone):
-    """Every service of the inventory has a host name and a listener rule priority, and none shares them."""
-    no_domain = [host for host, values in services.items() if values.get("dns_record_name") is None]
-    no_priority = [host for host, values in services.items() if values.get("load_balancer_service_priority") is None]
-    for host in no_domain:
-        p.add(
-            "dns_record_name",
-            f"Service {host} has no dns_record_name: set the host name the load balancer routes to it in its "
-            f"host_vars, for example dns_record_name: {host.lower()}.{zone or 'example.com'}.",
-        )
-    for host in no_priority:
-        p.add(
-            "load_balancer_service_priority",
-            f"Service {host} has no load_balancer_service_priority: set its listener rule priority (1-50000, unique "
-            "per service) in its host_vars.",
-        )
-    for option in ("dns_record_name", "load_balancer_service_priority"):
+def _routing_errors(p, services, claims, zone):
+    """Every service of the inventory has a host name and a listener rule priority, and none shares them.
+
+    ``claims``: option -> {service: value}, None or missing when the service does not set it."""
+    for host in services:
+        if claims["dns_record_name"].get(host) is None:
+            p.add(
+                "dns_record_name",
+                f"Service {host} has no dns_record_name: set the host name the load balancer routes to it in its "
+                f"host_vars, for example dns_record_name: {host.lower()}.{zone}.",
+            )
+    for host in services:
+        if claims["load_balancer_service_priority"].get(host) is None:
+            p.add(
+                "load_balancer_service_priority",
+                f"Service {host} has no load_balancer_service_priority: set its listener rule priority (1-50000, "
+                "unique per service) in its host_vars.",
+            )
+    for option, values in claims.items():
         claimed = {}
-        for host, values in services.items():
-            if values.get(option) is not None:
-                claimed.setdefault(text(values[option]), []).append(host)
+        for host in services:
+            if values.get(host) is not None:
+                claimed.setdefault(text(values[host]), []).append(host)
         for value, hosts in claimed.items():
             p.check(
                 len(hosts) == 1,
@@ -85,14 +87,12 @@ def stack_errors(options):
     _stack_name_errors(p, stack_name)
     for host in options.get("hosts") or []:
         _service_name_errors(p, text(stack_name), text(host))
-    services = {
-        text(host): {
-            "dns_record_name": (options.get("dns_record_names") or {}).get(host),
-            "load_balancer_service_priority": (options.get("load_balancer_service_priorities") or {}).get(host),
-        }
-        for host in options.get("services") or []
+    claims = {
+        "dns_record_name": options.get("dns_record_names") or {},
+        "load_balancer_service_priority": options.get("load_balancer_service_priorities") or {},
     }
-    _routing_errors(p, services, options.get("dns_zone_name"))
+    services = [text(host) for host in options.get("services") or []]
+    _routing_errors(p, services, claims, options.get("dns_zone_name") or "example.com")
     p.check(
         not (to_bool(options.get("dns_certificate_request")) and to_bool(options.get("load_balancer_http_only"))),
         "dns_certificate_request",
