@@ -19,7 +19,7 @@ from .deployments import ServiceDeploymentTracker
 from .health import TargetHealthChecks
 from .lifecycle import TaskLifecycle
 from .records import PENDING_STATES, ServiceRecord, Target, TaskRecord
-from .tasks import TaskFactory
+from .tasks import HostPorts, TaskFactory
 
 log = logging.getLogger("shipyard_local.cloud")
 
@@ -68,6 +68,7 @@ class Engine(TaskFactory, TaskLifecycle, TargetHealthChecks, ServiceDeploymentTr
         self.runner_note: str | None = None
         self._runners: dict[str, Any] = dict(runners or {})
         self.tasks: dict[str, TaskRecord] = {}
+        self.task_ports = HostPorts(config.host)  # each task's own port on 127.0.0.1 (tasks.py)
         self.services: dict[str, ServiceRecord] = {}
         # During a tick: every ECS service of the emulator by its ARN. moto computes ``service.arn`` anew on each
         # read (environment look-ups included); asked per task and per service, every tick, that was most of the

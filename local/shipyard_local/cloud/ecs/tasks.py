@@ -1,9 +1,9 @@
 """Task construction: a moto Task for a deployment, its network interface (awsvpc ENI) and its container specs.
 
 :class:`TaskFactory` is a part of :class:`.engine.Engine` (a mixin): it uses the engine's ``clock``, ``config``,
-``tasks``, ``services``, ``event`` and ``runner_for``. A service's tasks come from :meth:`TaskFactory._start_task`,
-standalone ones from :meth:`TaskFactory.run_task` (RunTask); both are made by ``_make_task`` and handed to their runner
-by ``_launch``.
+``task_ports``, ``tasks``, ``services``, ``event`` and ``runner_for``. A service's tasks come from
+:meth:`TaskFactory._start_task`, standalone ones from :meth:`TaskFactory.run_task` (RunTask); both are made by
+``_make_task`` and handed to their runner by ``_launch``.
 """
 
 from __future__ import annotations
@@ -55,11 +55,10 @@ class HostPorts:
     def __init__(self, host: str, low: int = HOST_PORTS[0], high: int | None = None, start: int | None = None,
                  bindable=_bindable) -> None:  # fmt: skip
         high = HOST_PORTS[1] if high is None else high
-        self.host, self.low, self.high = host, low, min(high, _ephemeral_low() - 1)
+        ephemeral = _ephemeral_low()
+        self.host, self.low, self.high = host, low, min(high, ephemeral - 1)
         if self.high < self.low:
-            raise ValueError(
-                f"no task ports below the ephemeral range: {low}-{high}, ephemeral from {_ephemeral_low()}"
-            )
+            raise ValueError(f"no task ports below the ephemeral range: {low}-{high}, ephemeral from {ephemeral}")
         self._bindable = bindable
         self._next = start if start is not None else random.randint(self.low, self.high)  # noqa: S311 - not security
 
@@ -98,12 +97,6 @@ def _container_overrides(overrides: dict | None, task_definition) -> dict[str, d
 
 
 class TaskFactory:
-    def _host_ports(self) -> HostPorts:
-        ports = getattr(self, "_task_ports", None)
-        if ports is None:
-            ports = self._task_ports = HostPorts(self.config.host)
-        return ports
-
     def _start_task(self, backend, service, deployment) -> TaskRecord | None:
         """A service's new task for ``deployment`` (None: it could not be placed; an event says why)."""
         task_definition = backend.describe_task_definition(deployment["taskDefinition"])
@@ -282,7 +275,7 @@ class TaskFactory:
             deployment_id=deployment_id,
             cluster=cluster.name,
             ip=ip,
-            host_port=self._host_ports().take({r.host_port for r in self.tasks.values() if r.done_at is None}),
+            host_port=self.task_ports.take({r.host_port for r in self.tasks.values() if r.done_at is None}),
             lb_container=lb.get("containerName"),
             created=self.clock.now(),
         )
