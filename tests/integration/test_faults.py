@@ -324,11 +324,6 @@ def test_no_request_failed_during_the_deploys(story):
     assert loop.failures() == [], loop.counts()
 
 
-@pytest.mark.xfail(
-    reason="open (issue 16, docs/reliability.md): the rollback to the initial revision under faults has dropped "
-    "requests in some runs (18 of 528 answered 503 in one CI run, 0 of 500 in others); not understood yet",
-    strict=False,
-)
 def test_no_request_failed_during_the_rollback(story):
     loop = story["rollback_loop"]
     assert len(loop.outcomes) > 0
