@@ -1,8 +1,8 @@
 """Every role's Molecule scenario against the local stack: one `molecule test` per role.
 
 The scenarios live in extensions/molecule/<role>/ and inherit extensions/molecule/config.yml (the sequence:
-check, converge, idempotence, side_effect, verify, destroy; scenarios with prerequisites add `prepare`, which
-makes them once); this test gives them the stack pytest brought up, and each run an ephemeral directory of its
+converge, side_effect, verify, destroy; scenarios add `prepare` for their prerequisites, which makes them once,
+`check` and `idempotence` where their side effect does not prove those); this test gives them the stack pytest brought up, and each run an ephemeral directory of its
 own (Molecule's state, inventory and what `prepare` wrote): Molecule's default one is shared by every run of the
 scenario from a checkout of the same name, so a parallel run, or a killed one whose state still says "prepared",
 would otherwise skip `prepare` or read another stack's ids.
