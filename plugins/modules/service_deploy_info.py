@@ -23,6 +23,9 @@ description:
     tasks started (C(ListTasks), C(DescribeTasks), C(DescribeSecret)), the decision of
     M(shipyard.fargate.ecs_rollout)'s O(shipyard.fargate.ecs_rollout#module:roll_on_secret_change), made by the same
     code (C(module_utils/secret_rotation.py)).
+  - With O(tags), the service's tags (the same C(DescribeServices) call); with O(scaling_policies), the names of
+    the Application Auto Scaling policies of the service (C(DescribeScalingPolicies)) - what the service role's
+    main entry point compares before it changes tags or removes policies.
   - What does not exist is reported (C(exists=false), RV(service) null), not an error; the caller decides. A
     missing cluster is RV(cluster_missing). Other AWS errors fail the task.
 options:
@@ -67,6 +70,16 @@ options:
         started (RV(secret_rotation)).
     type: bool
     default: true
+  tags:
+    description: Also return the service's tags (RV(tags)).
+    type: bool
+    default: false
+  scaling_policies:
+    description:
+      - Also return the names of the service's Application Auto Scaling policies (RV(scaling_policies)), asked for
+        the service's resource id even when the service does not exist (a deleted service's policies may remain).
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -151,6 +164,17 @@ secret_rotation:
       O(secret_rotation=false)).
   returned: always
   type: dict
+tags:
+  description: The service's tags as a dict (key to value); null without service. Only with O(tags).
+  returned: with O(tags)
+  type: dict
+  sample: {"Stack": "shop", "Service": "web"}
+scaling_policies:
+  description: The names of the scaling policies of C(service/<cluster>/<service>), sorted.
+  returned: with O(scaling_policies)
+  type: list
+  elements: str
+  sample: ["web-cpu"]
 api_calls:
   description: AWS API calls made (the registry request not counted).
   returned: always
@@ -202,6 +226,11 @@ def steadiness(service):
     return True, None
 
 
+def tags_dict(service):
+    """A service's ``tags`` (``[{key, value}]``, as DescribeServices returns them with TAGS) as a dict."""
+    return {tag["key"]: tag.get("value", "") for tag in (service or {}).get("tags") or []}
+
+
 def registry_uri(repository_uri, registry_host):
     """Where to ask for the repository's images: its URI, or the same path on ``registry_host``."""
     if not registry_host:
@@ -228,12 +257,25 @@ def _stamp(when):
 # --- AWS calls --------------------------------------------------------------------------------------------------
 
 
-def _service(call, cluster, name):
+def _service(call, cluster, name, tags=False):
     try:
-        response = call("describe_services", cluster=cluster, services=[name])
+        response = call(
+            "describe_services", cluster=cluster, services=[name], **({"include": ["TAGS"]} if tags else {})
+        )
     except is_boto3_error_code("ClusterNotFoundException"):
         return None, True
     return active_service(response.get("services")), False
+
+
+def _scaling_policies(call, cluster, name):
+    policies = []
+    kwargs = {"ServiceNamespace": "ecs", "ResourceId": f"service/{cluster}/{name}"}
+    while True:
+        page = call("describe_scaling_policies", api="application-autoscaling", **kwargs)
+        policies += [p["PolicyName"] for p in page.get("ScalingPolicies") or []]
+        if not page.get("NextToken"):
+            return sorted(policies)
+        kwargs["NextToken"] = page["NextToken"]
 
 
 def _repository(call, name):
@@ -301,7 +343,11 @@ def _log_group(call, name):
 def look_up(module, call):
     params = module.params
     result = {"roles": {}, "secret_rotation": None}
-    service, result["cluster_missing"] = _service(call, params["cluster"], params["service"])
+    service, result["cluster_missing"] = _service(call, params["cluster"], params["service"], tags=params["tags"])
+    if params["tags"]:
+        result["tags"] = tags_dict(service) if service else None
+        if service:
+            service.pop("tags", None)
     result["service"] = service
     result["task_definition"] = (
         call("describe_task_definition", taskDefinition=service["taskDefinition"])["taskDefinition"]
@@ -324,6 +370,8 @@ def look_up(module, call):
         result["roles"][name] = _role(call, name)
     if params["log_group"]:
         result["log_group"] = _log_group(call, params["log_group"])
+    if params["scaling_policies"]:
+        result["scaling_policies"] = _scaling_policies(call, params["cluster"], params["service"])
     if params["secret_rotation"] and result["steady"]:
         result["secret_rotation"] = secret_rotation.observe(
             call, params["cluster"], service, result["task_definition"], known
@@ -371,6 +419,8 @@ def main():
             roles=dict(type="list", elements="str", default=[]),
             log_group=dict(type="str"),
             secret_rotation=dict(type="bool", default=True),
+            tags=dict(type="bool", default=False),
+            scaling_policies=dict(type="bool", default=False),
         ),
         required_by={"image_tag": "repository"},
         supports_check_mode=True,

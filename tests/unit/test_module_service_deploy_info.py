@@ -127,6 +127,8 @@ class FakeModule:
             "roles": ["shop-web-execution", "shop-web-task"],
             "log_group": "/ecs/shop/web",
             "secret_rotation": True,
+            "tags": False,
+            "scaling_policies": False,
             **params,
         }
 
@@ -264,6 +266,66 @@ def test_a_missing_cluster_is_no_service():
     )
     assert (found["service"], found["cluster_missing"]) == (None, True)
     assert [c[1] for c in call.calls] == ["describe_services"]
+
+
+def test_the_service_role_gets_the_tags_and_scaling_policies_in_the_same_run():
+    tagged = steady_service(tags=[{"key": "Stack", "value": "shop"}, {"key": "Empty"}])
+    pages = {
+        None: {"ScalingPolicies": [{"PolicyName": "web-memory"}], "NextToken": "p2"},
+        "p2": {"ScalingPolicies": [{"PolicyName": "web-cpu"}]},
+    }
+    call = Recorded(
+        answers(
+            {
+                ("ecs", "describe_services"): {"services": [tagged], "failures": []},
+                ("application-autoscaling", "describe_scaling_policies"): lambda kw: pages[kw.get("NextToken")],
+            }
+        )
+    )
+    found = module.look_up(
+        FakeModule(repository=None, image_tag=None, secret_name=None, roles=[], log_group=None, secret_rotation=False,
+                   tags=True, scaling_policies=True),
+        call,
+    )  # fmt: skip
+    assert found["tags"] == {"Stack": "shop", "Empty": ""}
+    assert "tags" not in found["service"]  # said once, as a dict
+    assert found["scaling_policies"] == ["web-cpu", "web-memory"]
+    assert call.calls[0] == ("ecs", "describe_services", {"cluster": "shop", "services": ["web"], "include": ["TAGS"]})
+    asked = [kw for api, _, kw in call.calls if api == "application-autoscaling"]
+    assert asked == [
+        {"ServiceNamespace": "ecs", "ResourceId": "service/shop/web"},
+        {"ServiceNamespace": "ecs", "ResourceId": "service/shop/web", "NextToken": "p2"},
+    ]
+    assert [c[1] for c in call.calls] == ["describe_services", "describe_task_definition",
+                                          "describe_scaling_policies", "describe_scaling_policies"]  # fmt: skip
+
+
+def test_no_service_has_no_tags_but_its_leftover_policies_are_found():
+    call = Recorded(
+        answers(
+            {
+                ("ecs", "describe_services"): Error("ClusterNotFoundException"),
+                ("application-autoscaling", "describe_scaling_policies"): {
+                    "ScalingPolicies": [{"PolicyName": "web-cpu"}]
+                },
+            }
+        )
+    )
+    found = module.look_up(
+        FakeModule(repository=None, image_tag=None, secret_name=None, roles=[], log_group=None, tags=True,
+                   scaling_policies=True),
+        call,
+    )  # fmt: skip
+    assert (found["service"], found["tags"], found["scaling_policies"]) == (None, None, ["web-cpu"])
+
+
+def test_without_the_options_no_tags_and_no_policies_are_asked():
+    call = Recorded(answers())
+    found = module.look_up(FakeModule(), call)
+    assert "tags" not in found
+    assert "scaling_policies" not in found
+    assert "include" not in call.calls[0][2]
+    assert "application-autoscaling" not in [c[0] for c in call.calls]
 
 
 def test_a_service_under_way_gets_no_rotation_decision():
