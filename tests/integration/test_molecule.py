@@ -2,10 +2,11 @@
 
 The scenarios live in extensions/molecule/<role>/ and inherit extensions/molecule/config.yml (the sequence:
 converge, side_effect, verify, destroy; scenarios add `prepare` for their prerequisites, which makes them once,
-`check` and `idempotence` where their side effect does not prove those); this test gives them the stack pytest brought up, and each run an ephemeral directory of its
-own (Molecule's state, inventory and what `prepare` wrote): Molecule's default one is shared by every run of the
-scenario from a checkout of the same name, so a parallel run, or a killed one whose state still says "prepared",
-would otherwise skip `prepare` or read another stack's ids.
+`check` and `idempotence` where their side effect does not prove those); this test gives them the stack pytest
+brought up, and each run an ephemeral directory of its own (Molecule's state, inventory and what `prepare`
+wrote): Molecule's default one is shared by every run of the scenario from a checkout of the same name, so a
+parallel run, or a killed one whose state still says "prepared", would otherwise skip `prepare` or read another
+stack's ids.
 """
 
 from __future__ import annotations
