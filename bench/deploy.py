@@ -67,7 +67,7 @@ QUICK_HEALTH = {
 }
 # The tasks that are build, push and the rollout wait (profile_tasks names: "<role> : <task>").
 BUILD = ("Build the image from the Dockerfile",)
-PUSH = ("Log the Docker engine in to the registry", "Push the image tag", "Read the pushed image's digest")
+PUSH = ("Push the image and read its digest from the registry",)
 WAIT = ("Roll the service out to the task definition",)
 # Work of its own, not overhead: the release command (a one-off task: the sample's migrations) and the public URL check
 # after a rollout that changed the service (service_url_check_consecutive good answers through the load balancer).
@@ -402,8 +402,9 @@ controller and the service found steady on it; {u0["ok"]} ok and {u0["skipped"]}
 {_split_row("unchanged commit (first run)", u0)}
 
 "Rollout wait" is the service role's `Roll the service out to the task definition` task (ecs_rollout:
-UpdateService and the wait); "push" is login, push and the digest read-back; "release" the one-off task of
-`service_release_command`; "URL check" the check through the load balancer after a rollout that changed the service.
+UpdateService and the wait); "push" is the push with its digest read back from the registry (one module run,
+`registry_image_push`); "release" the one-off task of `service_release_command`; "URL check" the check through the
+load balancer after a rollout that changed the service.
 The overhead (start-up included) is what the playbook costs on top of that work.
 
 **1 vs 5 services, forks 5** (simulated runner, `SHIPYARD_SIMULATE=start=1`, a small image already pushed:

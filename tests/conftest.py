@@ -180,7 +180,7 @@ class ModuleRun:
 
 @pytest.fixture(scope="session")
 def run_module(stack_env: dict[str, str], local_stack: Stack, tmp_path_factory):
-    """``run_module("ecs_task_definition", {...}, check_mode=False, diff=False)`` -> ModuleRun.
+    """``run_module("ecs_task_definition", {...}, check_mode=False, diff=False, aws=True)`` -> ModuleRun.
 
     One of this collection's modules run the way Ansible runs it on the controller - a Python process of its own, its
     arguments as ANSIBLE_MODULE_ARGS, the region and endpoint of the stack's emulator (module_defaults' part) - with
@@ -191,8 +191,9 @@ def run_module(stack_env: dict[str, str], local_stack: Stack, tmp_path_factory):
     count = iter(range(1_000_000))
     env = {**stack_env, "PYTHONPATH": str(REPO / "collections")}
 
-    def run(module: str, args: dict, *, check_mode: bool = False, diff: bool = False) -> ModuleRun:
-        defaults = {"region": local_stack.config.region, "endpoint_url": local_stack.config.emulator_url}
+    def run(module: str, args: dict, *, check_mode: bool = False, diff: bool = False, aws: bool = True) -> ModuleRun:
+        # aws=False: a module that takes no AWS options (the Docker engine's, the registry's).
+        defaults = {"region": local_stack.config.region, "endpoint_url": local_stack.config.emulator_url} if aws else {}
         internal = {"_ansible_check_mode": check_mode, "_ansible_diff": diff}
         path = folder / f"{next(count)}-{module}.json"
         path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {**defaults, **args, **internal}}))

@@ -28,7 +28,7 @@ PLAYBOOK = "tests/integration/playbooks/image.yml"
 ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 BASE_IMAGE = "shipyard/node-debian:bookworm"
 LOGIN_TASK = "TASK [shipyard.fargate.image : Get an ECR login"
-PUSH_TASK = "TASK [shipyard.fargate.image : Push the image tag"
+PUSH_TASK = "TASK [shipyard.fargate.image : Push the image and read its digest from the registry"
 ACCEPT = ", ".join(
     [
         "application/vnd.docker.distribution.manifest.v2+json",

@@ -65,7 +65,7 @@ pytestmark = pytest.mark.stack
 SERVICES = ("web", "api")
 BUILD_TASK = "Build the image from the Dockerfile"
 RELEASE_TASK = "Run the release command as a one-off task"
-PUSH_TASKS = ("Log the Docker engine in to the registry", "Push the image tag")
+PUSH_TASKS = ("Push the image and read its digest from the registry",)
 # When the tag is in the registry, the image role skips its build and push steps as one task entry.
 BUILD_AND_PUSH = "Build and push the image (only when its tag is not in the registry yet)"
 RESULT = re.compile(r"^(ok|changed|skipping|failed|fatal): \[[^\]]+\]")
