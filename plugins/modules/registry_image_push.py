@@ -10,8 +10,8 @@ short_description: Push an image tag from the Docker engine to a registry with a
 version_added: 0.1.0
 description:
   - Pushes C(<repository>:<tag>), an image the Docker engine holds, to its registry (the Docker Engine API's
-    C(POST /images/<name>/push)), with the registry login in the request's C(X-Registry-Auth) header: no
-    C(docker login), no Docker client configuration is read or written, no credential is left on disk.
+    C(POST /images/<name>/push)), with the registry login in the request's C(X-Registry-Auth) header. So there is
+    no C(docker login), no Docker client configuration is read or written, and no credential is left on disk.
   - Then asks the registry itself for the tag (C(HEAD /v2/<path>/manifests/<tag>) over the Docker Registry HTTP API
     v2, like M(shipyard.fargate.registry_image_info)) and returns its digest - the one ECS pulls - after checking
     that it is the digest the engine reported for the push.
@@ -54,11 +54,11 @@ extends_documentation_fragment:
 notes:
   - O(username) and O(password) go together.
   - The Docker engine is the one of O(docker_host) (default C(DOCKER_HOST)), as for community.docker's modules. The
-    module is in the action group C(shipyard.fargate.docker), which extends C(community.docker.docker): one
+    module is in the action group C(shipyard.fargate.docker), which extends C(community.docker.docker), so one
     C(module_defaults) entry serves both.
-  - A push is a change (RV(changed) true): the tag is written in the registry, even when the registry had every
+  - A push is a change (C(changed) true) - the tag is written in the registry, even when the registry had every
     layer. The callers push a tag the registry does not hold yet.
-  - In check mode nothing is pushed; the result says what would be (RV(changed) true, RV(digest) null).
+  - In check mode nothing is pushed; the result says what would be (C(changed) true, RV(digest) null).
 author:
   - Shipyard maintainers (@shipyard)
 """
