@@ -64,6 +64,12 @@ CASES = [
 ]
 
 
+def _repositories(aws, stack: str) -> list[str]:
+    """The names of the ECR repositories of ``stack`` (none, after a run the pre-flight stopped)."""
+    return [r["repositoryName"] for r in aws("ecr").describe_repositories()["repositories"]
+            if r["repositoryName"].startswith(stack)]  # fmt: skip
+
+
 @pytest.mark.parametrize(("overrides", "named"), CASES)
 def test_bad_input_is_refused_before_any_aws_call(inventory, overrides, named, run_playbook, aws):
     run = run_playbook("playbooks/provision.yml", "-i", inventory(**overrides))
@@ -72,7 +78,7 @@ def test_bad_input_is_refused_before_any_aws_call(inventory, overrides, named, r
         assert text in run.output, run.output[-4000:]
     assert FIRST_AWS_PLAY not in run.output, "the pre-flight let bad input through to AWS"
     stack = overrides.get("all", {}).get("shipyard_stack_name", inventory.stack)
-    assert not [r for r in aws("ecr").describe_repositories()["repositories"] if r["repositoryName"].startswith(stack)]
+    assert _repositories(aws, stack) == []
 
 
 # Errors that name the host and the variable the user sets, in a few lines (issue 16, item 6).
@@ -136,6 +142,4 @@ def test_deploy_checks_the_infrastructure_options_of_a_service_it_provisions_bef
     assert "network_vpc_cidr '10.0.0.0' is not an IPv4 CIDR block" in run.output, run.output[-4000:]
     assert "PLAY [Pre-flight - the infrastructure options of the services deploy.yml provisions]" in run.output
     assert FIRST_AWS_PLAY not in run.output, "the pre-flight let bad input through to AWS"
-    assert not [
-        r for r in aws("ecr").describe_repositories()["repositories"] if r["repositoryName"].startswith(inventory.stack)
-    ]
+    assert _repositories(aws, inventory.stack) == []
