@@ -116,9 +116,9 @@ from ansible_collections.community.docker.plugins.module_utils.common_api import
     RequestException,
 )
 from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 import (
+    TAG_PATTERN,
     RegistryClient,
     RegistryError,
-    is_reference,
 )
 
 # --- pure functions --------------------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def main():
     params = module.params
     repository, tag, password = params["repository"], params["tag"], params["password"]
     result = {"repository": repository, "tag": tag, "digest": None, "media_type": None, "layers_pushed": 0}
-    if not is_reference(tag) or tag.startswith("sha256:"):
+    if not TAG_PATTERN.match(tag):
         module.fail_json(msg=f"tag '{tag}' is not a valid tag", **result)
     try:
         registry = RegistryClient(repository, username=params["username"], password=password, scheme=params["scheme"])
