@@ -109,9 +109,13 @@ def push(local_stack, aws, docker_env):
 
 
 @pytest.fixture
-def runner(local_stack, aws):
-    """A docker runner outside the emulator's process: logs go to the emulator through its API."""
-    cfg = local_stack.config
+def runner(local_stack, aws, tmp_path):
+    """A docker runner outside the emulator's process: logs go to the emulator through its API.
+
+    Its own state directory: a runner's shutdown removes every container labelled with its state directory, and
+    with the session's, it would kill the tasks the emulator runs for every other test (exit code 137, all at once).
+    """
+    cfg = dataclasses.replace(local_stack.config, state_dir=tmp_path / "state")
     run = docker_runner.DockerRunner(
         cfg, local_stack.environment()["DOCKER_HOST"], logs=docker_runner.Boto3LogSink(aws("logs"))
     )
