@@ -7,15 +7,24 @@ The module does one step per run (start, observe, logs, rollback) with the task'
 ``module_utils/rollout/``, and prints one progress line per change (works in AWX and CI logs: plain lines, no
 spinner).
 
-One module run per poll: the observe step gets the waiter's state (``rollout.wire``) and makes DescribeServices and
-the detail calls that poll needs (``rollout.loop.observe``) in the same run; the start step makes the wait's first
-poll too. The next poll's run starts as soon as the delay is known and sleeps in the module for what is left of it,
-so Python's start-up (about 0.5 s) overlaps the delay instead of adding to it.
+Where the module runs on the controller (connection ``local``, as for every AWS task of the collection: the services
+are API targets), the whole wait is one module run (the wait step, ``rollout.loop.run`` in the module): no module
+start-up between two polls, so an event is seen at the next poll, never one start-up later. The module appends each
+progress line to a file of this plugin's while it waits, and this plugin shows each line as it is written (a thread
+runs the module). Credentials, ``module_defaults`` and endpoints are the module's, as for any AWS module.
+
+Elsewhere (a module that runs on another host), one module run per poll: the observe step gets the waiter's state
+(``rollout.wire``) and makes DescribeServices and the detail calls that poll needs (``rollout.loop.observe``) in the
+same run; the start step makes the wait's first poll too. The next poll's run starts as soon as the delay is known
+and sleeps in the module for what is left of it, so Python's start-up (about 0.5 s) overlaps the delay.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import tempfile
+import threading
 import time
 from dataclasses import replace
 
@@ -36,6 +45,8 @@ NO_ROLLBACK = ("superseded", "service_missing", "service_inactive", "deployment_
 # A module run's start-up (process, AnsiballZ, imports) before its first estimate: what the first poll's run is
 # started ahead of its time by.
 STARTUP_GUESS = 0.4
+# How often the progress file of a wait made in one module run is read for new lines.
+PROGRESS_READ_SECONDS = 0.05
 
 
 class StepFailed(Exception):
@@ -97,18 +108,66 @@ class ActionModule(ActionBase):
             self._last_service = observation.service
         return observation
 
+    def _module_runs_here(self):
+        """Whether the module runs on this machine (connection local): then the whole wait can be one run."""
+        return getattr(self._connection, "transport", None) in ("local", "ansible.builtin.local")
+
+    def _wait_in_one_run(self, state, first):
+        """The whole wait as the module's wait step, in a thread; its progress lines are shown as it writes them."""
+        fd, path = tempfile.mkstemp(prefix="shipyard-rollout-", suffix=".progress")
+        os.close(fd)
+        done = {}
+
+        def work():
+            try:
+                done["result"] = self._step(
+                    "wait",
+                    _state=wire.state_to_wire(state, whole=True),
+                    _first=None if first is None else wire.observation_to_wire(first),
+                    _progress_file=path,
+                )
+            except BaseException as error:  # raised again in the plugin's thread, below
+                done["error"] = error
+
+        worker = threading.Thread(target=work, name="ecs_rollout wait", daemon=True)
+        try:
+            worker.start()
+            with open(path, encoding="utf-8") as progress:
+                pending = ""
+                while True:
+                    running = worker.is_alive()
+                    pending += progress.read()
+                    *lines, pending = pending.split("\n")
+                    for line in lines:
+                        display.display(line)
+                    if not running:
+                        break
+                    worker.join(PROGRESS_READ_SECONDS)
+        finally:
+            worker.join()
+            os.unlink(path)
+        if "error" in done:
+            raise done["error"]
+        result = done["result"]
+        if result.get("last_service") is not None:
+            self._last_service = result["last_service"]
+        return wire.outcome_from_wire(result["outcome"])
+
     def _wait(self, state, options, first=None):
         """Wait for the verdict; ``first``: the first poll, made already (the start step's)."""
         name = state.service_name or self._args["service"]
-        outcome = loop.run(
-            self._poll,
-            state,
-            options,
-            clock=time.monotonic,
-            rng=random.SystemRandom(),
-            report=display.display,
-            first=first,
-        )
+        if self._module_runs_here():
+            outcome = self._wait_in_one_run(state, first)
+        else:
+            outcome = loop.run(
+                self._poll,
+                state,
+                options,
+                clock=time.monotonic,
+                rng=random.SystemRandom(),
+                report=display.display,
+                first=first,
+            )
         verdict = outcome.verdict
         # The verdict line first: the log tail read next only adds lines below the message's first one.
         display.display(f"{name}: {verdict.kind.lower()}: {verdict.message.splitlines()[0] if verdict.message else ''}")

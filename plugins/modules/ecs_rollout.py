@@ -350,6 +350,7 @@ rollback:
       type: float
 """
 
+import random
 import re
 import time
 from dataclasses import replace
@@ -689,6 +690,49 @@ def step_observe(module, call):
     )
 
 
+def step_wait(module, call):
+    """The whole wait in this run (``loop.run``), where the module runs on the controller: no module start-up between
+    two polls, so a poll is never late by one. Each progress line is appended to ``_progress_file`` as it happens (the
+    action plugin shows it at once); the result is the outcome (``wire.outcome_to_wire``) and the last service seen
+    (a rollback by ECS is waited for from there)."""
+    params = module.params
+    state = wire.state_from_wire(params["_state"] or {})
+    options = options_from(params)
+    first = wire.observation_from_wire(params["_first"]) if params["_first"] else None
+    started = time.monotonic() - float(params["_elapsed"] or 0.0)
+    seen = {}
+
+    def poll(current, delay, _planned):
+        time.sleep(delay)
+        observation = _observe(module, call, current, elapsed=time.monotonic() - started)
+        if observation.service is not None:
+            seen["service"] = observation.service
+        return observation
+
+    with open(params["_progress_file"], "a", encoding="utf-8") as progress:
+
+        def report(line):
+            progress.write(line + "\n")
+            progress.flush()
+
+        outcome = loop.run(
+            poll,
+            state,
+            options,
+            clock=lambda: time.monotonic() - started,
+            rng=random.SystemRandom(),
+            report=report,
+            first=first,
+        )
+    module.exit_json(
+        changed=False,
+        api_calls=call.count,
+        api_retries=call.retries,
+        outcome=wire.outcome_to_wire(outcome),
+        last_service=seen.get("service"),
+    )
+
+
 def step_logs(module, call):
     params = module.params
     task_arn, container = params["_log_task_arn"], params["_log_container"]
@@ -762,7 +806,13 @@ def step_rollback(module, call):
     module.exit_json(changed=True, service=service, rollback_via=via, api_calls=call.count, api_retries=call.retries)
 
 
-STEPS = {"start": step_start, "observe": step_observe, "logs": step_logs, "rollback": step_rollback}
+STEPS = {
+    "start": step_start,
+    "observe": step_observe,
+    "wait": step_wait,
+    "logs": step_logs,
+    "rollback": step_rollback,
+}
 
 
 # The steps after the start (each poll, the log lines, the rollback) take options only the action plugin sets: they
@@ -773,6 +823,8 @@ INTERNAL_OPTIONS = dict(
     _state=dict(type="dict"),
     _delay=dict(type="float", default=0.0),
     _elapsed=dict(type="float", default=0.0),
+    _first=dict(type="dict"),
+    _progress_file=dict(type="path"),
     _log_task_arn=dict(type="str"),
     _log_container=dict(type="str"),
     _log_task_definition=dict(type="str"),
@@ -821,7 +873,7 @@ def main():
     step = module.params.get("_step") or "start"
     # The polls see throttling themselves (the waiter backs off with jitter); the other calls retry. The start step
     # makes the wait's first poll too: its calls before that retry, the poll's do not (StepCalls.retry).
-    call = StepCalls(module, retry=step != "observe")
+    call = StepCalls(module, retry=step not in ("observe", "wait"))
     try:
         STEPS[step](module, call)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:

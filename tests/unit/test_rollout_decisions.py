@@ -1062,11 +1062,13 @@ class _Clock:
         self.now += seconds
 
 
-def _recorded_action(monkeypatch, observations, args):
-    """An ecs_rollout action whose module steps answer from ``observations``, one recorded poll per observe step.
+def _recorded_action(monkeypatch, observations, args, transport="ssh"):
+    """An ecs_rollout action whose module steps answer from ``observations``, one recorded poll per poll.
 
-    The observe step runs as the module's does: the state it gets over the wire, ``loop.observe`` with the detail
-    calls it decides on, the answer back over the wire."""
+    The observe step (``transport`` other than local: one module run per poll) runs as the module's does: the state
+    it gets over the wire, ``loop.observe`` with the detail calls it decides on, the answer back over the wire. With
+    ``transport="local"`` the wait is the module's wait step: ``loop.run`` over the same polls in the "module", its
+    progress lines written to the plugin's file, the outcome back over the wire."""
     from types import SimpleNamespace
 
     from ansible_collections.shipyard.fargate.plugins.action import ecs_rollout as plugin
@@ -1078,6 +1080,7 @@ def _recorded_action(monkeypatch, observations, args):
     action._args, action._task_vars, action._calls, action._last_service = args, {}, 0, None
     action._retries = 0
     action._startup, action._overheads = plugin.STARTUP_GUESS, []
+    action._connection = SimpleNamespace(transport=transport)
     polls, at, steps = list(observations), [0], []
 
     def fetch_detail(observation, _state, calls):
@@ -1111,6 +1114,32 @@ def _recorded_action(monkeypatch, observations, args):
             )
             answer = wire.observation_to_wire(observation)
             return {"observation": json.loads(json.dumps(answer, default=str)), "busy": 0.0}
+        if name == "wait":
+            state = wire.state_from_wire(json.loads(json.dumps(extra["_state"])))
+            first = extra["_first"] and wire.observation_from_wire(json.loads(json.dumps(extra["_first"], default=str)))
+            options = model.options_from(args)
+            clock, seen = plugin.time, {}
+            began = clock.monotonic()
+
+            def poll(current, delay, _planned):  # each poll: the next recorded one
+                clock.sleep(delay)
+                at[0] = min(at[0] + 1, len(polls) - 1)
+                fetch = lambda: replace(polls[at[0]], tasks=None, target_health=None, api_calls=1)  # noqa: E731
+                observation = loop.observe(fetch, fetch_detail, current, options, elapsed=clock.monotonic() - began)
+                seen["service"] = observation.service or seen.get("service")
+                return observation
+
+            with open(extra["_progress_file"], "a", encoding="utf-8") as out:
+                outcome = loop.run(
+                    poll,
+                    state,
+                    options,
+                    clock=lambda: clock.monotonic() - began,
+                    report=lambda line: out.write(line + "\n") and out.flush(),
+                    first=first or None,
+                )
+            answer = {"outcome": wire.outcome_to_wire(outcome), "last_service": seen.get("service")}
+            return json.loads(json.dumps(answer, default=str))
         if name == "logs":
             return {"events": [], "api_calls": 0}
         raise AssertionError(f"unexpected step {name} {extra}")
@@ -1119,7 +1148,9 @@ def _recorded_action(monkeypatch, observations, args):
     return action, plugin, steps
 
 
-def test_the_action_waits_for_the_circuit_breakers_rollback_even_with_rollback_off(monkeypatch):
+# ssh: one module run per poll; local: the whole wait (each of the two) in one run of the module's wait step.
+@pytest.mark.parametrize("transport", ["ssh", "local"])
+def test_the_action_waits_for_the_circuit_breakers_rollback_even_with_rollback_off(monkeypatch, transport):
     _story, failing = load("circuit_breaker_rollback")
     _story, rolling_back = load("circuit_breaker_rollback_completed")
     args = {
@@ -1129,11 +1160,13 @@ def test_the_action_waits_for_the_circuit_breakers_rollback_even_with_rollback_o
         "tolerated_stopped_tasks": 3,
         "rollback": False,
     }
-    action, plugin, steps = _recorded_action(monkeypatch, [*failing, rolling_back[-1]], args)
+    action, plugin, steps = _recorded_action(monkeypatch, [*failing, rolling_back[-1]], args, transport)
     with pytest.raises(plugin.StepFailed) as failed:
         action._run(args)
     result = failed.value.result
     assert result["reason_code"] == "circuit_breaker_rollback", result["msg"]
+    waits = [name for name, _extra in steps if name in ("observe", "wait")]
+    assert waits == ["wait", "wait"] if transport == "local" else set(waits) == {"observe"}
     # ECS rolls back: ecs_rollout waits for that deployment and starts no rollback of its own (no UpdateService).
     assert "rollback" not in [name for name, _extra in steps]
     rollback = result["rollback"]

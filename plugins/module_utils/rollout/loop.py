@@ -5,7 +5,8 @@
 
 Pure: the AWS calls, the clock, sleeping and random numbers come in as arguments. ``observe`` is the whole of one
 poll (DescribeServices, the detail calls ``polling.needs_detail`` asks for, a failure's stopped tasks) and runs where
-the calls are made: in the ``ecs_rollout`` module's observe step (one module run per poll) and in ``replay``.
+the calls are made: in the ``ecs_rollout`` module's wait step (the whole wait in one run, ``run``), its observe
+step (one module run per poll, where the module runs on another host than the controller) and in ``replay``.
 """
 
 from __future__ import annotations

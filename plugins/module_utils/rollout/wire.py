@@ -1,10 +1,11 @@
 # Copyright: Shipyard maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The waiter's state and a poll's observation across the module boundary, as JSON-able dicts.
+"""The waiter's state, a poll's observation and a wait's outcome across the module boundary, as JSON-able dicts.
 
 The action plugin keeps the state between polls; the module's observe step needs it to decide, in the same run,
-which detail calls the poll needs (``loop.observe``). What crosses is what those decisions read: no timeline, no
-events already seen. Tasks cross reduced to what the decisions read (``payloads.compact_task``).
+which detail calls the poll needs (``loop.observe``): what crosses for a poll is what those decisions read, not the
+timeline. A wait made whole in one module run (the wait step) returns its outcome with the whole state, timeline
+included. Tasks cross reduced to what the decisions read (``payloads.compact_task``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import asdict, fields
 
 from ansible_collections.shipyard.fargate.plugins.module_utils.rollout.model import (
     Observation,
+    Outcome,
     StoppedTask,
     Summary,
+    Verdict,
     WaitState,
 )
 from ansible_collections.shipyard.fargate.plugins.module_utils.rollout.payloads import as_datetime, compact_task
@@ -41,15 +44,16 @@ def _tasks(tasks):
     return None if tasks is None else [compact_task(t) for t in tasks]
 
 
-def state_to_wire(state: WaitState) -> dict:
-    """What ``loop.observe`` reads of the state, for the module's observe step."""
+def state_to_wire(state: WaitState, whole: bool = False) -> dict:
+    """What ``loop.observe`` reads of the state, for the module's observe step; ``whole``: the timeline and the
+    throttle count too (a wait's outcome)."""
     stopped = []
     for s in state.stopped:
         row = asdict(s)
         row["containers"] = [list(c) for c in s.containers]
         row["stopped_at"] = _iso(s.stopped_at)
         stopped.append(row)
-    return {
+    wire = {
         "service_name": state.service_name,
         "deployment_id": state.deployment_id,
         "task_definition_arn": state.task_definition_arn,
@@ -80,6 +84,9 @@ def state_to_wire(state: WaitState) -> dict:
         "calls_before": state.calls_before,
         "seconds_before": state.seconds_before,
     }
+    if whole:
+        wire.update(timeline=[dict(entry) for entry in state.timeline], throttles=state.throttles)
+    return wire
 
 
 def state_from_wire(wire: dict) -> WaitState:
@@ -123,6 +130,8 @@ def state_from_wire(wire: dict) -> WaitState:
         api_retries=int(wire.get("api_retries") or 0),
         calls_before=int(wire.get("calls_before") or 0),
         seconds_before=float(wire.get("seconds_before") or 0.0),
+        throttles=int(wire.get("throttles") or 0),
+        timeline=tuple(dict(entry) for entry in wire.get("timeline") or ()),
     )
 
 
@@ -163,4 +172,21 @@ def observation_from_wire(wire: dict) -> Observation:
         quiet_polls=int(wire.get("quiet_polls") or 0),
         quiet_calls=int(wire.get("quiet_calls") or 0),
         quiet_retries=int(wire.get("quiet_retries") or 0),
+    )
+
+
+def outcome_to_wire(outcome: Outcome) -> dict:
+    """A wait's outcome (the wait step's result): the verdict, the whole state, the elapsed time."""
+    verdict = asdict(outcome.verdict)
+    verdict["task_ids"] = list(outcome.verdict.task_ids)
+    return {"verdict": verdict, "state": state_to_wire(outcome.state, whole=True), "elapsed": outcome.elapsed}
+
+
+def outcome_from_wire(wire: dict) -> Outcome:
+    verdict = dict(wire["verdict"])
+    verdict["task_ids"] = tuple(verdict.get("task_ids") or ())
+    return Outcome(
+        verdict=Verdict(**{f.name: verdict.get(f.name) for f in fields(Verdict) if f.name in verdict}),
+        state=state_from_wire(wire["state"]),
+        elapsed=float(wire.get("elapsed") or 0.0),
     )
