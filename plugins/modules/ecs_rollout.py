@@ -49,11 +49,14 @@ description:
     which. The wait for a rollback reads C(rolloutState) and the events (in the deployment API a rollback is the
     failed deployment's own C(ROLLBACK_*) status, not a deployment of its own).
   - Check mode reports whether the service would be updated and never waits.
-  - Runs as an action plugin on the controller that calls this module once per step (start, each poll, logs,
+  - Runs as an action plugin on the controller that calls this module once per step (start, the wait, logs,
     rollback), so credentials, regions, endpoints and C(module_defaults) (group C(shipyard.fargate.aws)) work as for
-    any AWS module. Each poll is made by one module run - DescribeServices and, in the same run, the detail calls
-    it needs; a run goes on polling while nothing moves and returns at the first poll that does (or decides), and
-    the next run starts while the delay before its poll runs (Python's start-up overlaps it).
+    any AWS module. Where the module runs on the controller (connection C(local), as for the collection's AWS
+    tasks), the whole wait is one module run, with no module start-up between two polls; its progress lines reach
+    the play's output as they happen (through a file the action plugin reads while the module runs). Where it runs
+    on another host, each poll is one module run - DescribeServices and, in the same run, the detail calls it
+    needs; a run goes on polling while nothing moves and returns at the first poll that does (or decides), and the
+    next run starts while the delay before its poll runs (Python's start-up overlaps it).
 options:
   cluster:
     description: Name or ARN of the ECS cluster.
