@@ -125,13 +125,14 @@ class ActionModule(ActionBase):
                     _state=wire.state_to_wire(state, whole=True),
                     _first=None if first is None else wire.observation_to_wire(first),
                     _progress_file=path,
+                    _controller_pid=os.getpid(),  # the module stops polling if this process is gone
                 )
             except BaseException as error:  # raised again in the plugin's thread, below
                 done["error"] = error
 
         worker = threading.Thread(target=work, name="ecs_rollout wait", daemon=True)
+        worker.start()
         try:
-            worker.start()
             with open(path, encoding="utf-8") as progress:
                 pending = ""
                 while True:
@@ -144,8 +145,9 @@ class ActionModule(ActionBase):
                         break
                     worker.join(PROGRESS_READ_SECONDS)
         finally:
-            worker.join()
+            # Removed at once, also when this wait is interrupted: the module sees it at its next poll and stops.
             os.unlink(path)
+        worker.join()
         if "error" in done:
             raise done["error"]
         result = done["result"]

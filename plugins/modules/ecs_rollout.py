@@ -353,6 +353,7 @@ rollback:
       type: float
 """
 
+import os
 import random
 import re
 import time
@@ -693,6 +694,21 @@ def step_observe(module, call):
     )
 
 
+def controller_gone(progress_fd, controller_pid):
+    """Why the wait step's reader is gone, or None: the action plugin removed the progress file (it stopped waiting:
+    interrupted, or failed), or its process (``controller_pid``, on this machine) no longer exists (killed)."""
+    if os.fstat(progress_fd).st_nlink == 0:
+        return "the controller removed the progress file"
+    if controller_pid:
+        try:
+            os.kill(controller_pid, 0)
+        except ProcessLookupError:
+            return f"the controller's process {controller_pid} is gone"
+        except PermissionError:
+            pass  # it exists (another user's: not ours, but not gone)
+    return None
+
+
 def step_wait(module, call):
     """The whole wait in this run (``loop.run``), where the module runs on the controller: no module start-up between
     two polls, so a poll is never late by one. Each progress line is appended to ``_progress_file`` as it happens (the
@@ -707,6 +723,9 @@ def step_wait(module, call):
 
     def poll(current, delay, _planned):
         time.sleep(delay)
+        gone = controller_gone(progress.fileno(), params["_controller_pid"])
+        if gone:  # nobody reads this run's result any more: stop polling AWS
+            module.fail_json(msg=f"stopped waiting: {gone}", api_calls=call.count, api_retries=call.retries)
         observation = _observe(module, call, current, elapsed=time.monotonic() - started)
         if observation.service is not None:
             seen["service"] = observation.service
@@ -828,6 +847,7 @@ INTERNAL_OPTIONS = dict(
     _elapsed=dict(type="float", default=0.0),
     _first=dict(type="dict"),
     _progress_file=dict(type="path"),
+    _controller_pid=dict(type="int"),
     _log_task_arn=dict(type="str"),
     _log_container=dict(type="str"),
     _log_task_definition=dict(type="str"),

@@ -7,6 +7,9 @@ them, and a module that runs on another host keeps one run per poll."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -126,3 +129,41 @@ def test_a_module_on_another_host_keeps_one_run_per_poll(monkeypatch):
     assert set(runs) == {"observe"}
     assert len(runs) > 1
     assert got.verdict.kind == outcome.verdict.kind == model.FAILED
+
+
+# --- a wait nobody reads any more stops -------------------------------------------------------------------------
+
+
+def test_the_wait_step_sees_its_controller_go(tmp_path):
+    from ansible_collections.shipyard.fargate.plugins.modules import ecs_rollout as module
+
+    path = tmp_path / "progress"
+    with open(path, "a", encoding="utf-8") as progress:
+        assert module.controller_gone(progress.fileno(), os.getpid()) is None
+        ended = subprocess.Popen([sys.executable, "-c", "pass"])
+        ended.wait()  # reaped: its PID names no process now
+        assert module.controller_gone(progress.fileno(), ended.pid) == f"the controller's process {ended.pid} is gone"
+        path.unlink()
+        assert module.controller_gone(progress.fileno(), os.getpid()) == "the controller removed the progress file"
+
+
+def test_an_interrupted_wait_removes_its_progress_file_at_once(monkeypatch):
+    state, options, _observations, _outcome, lines = _replayed()
+    files, finish = [], threading.Event()
+
+    def execute(module_name, module_args, task_vars):
+        files.append(Path(module_args["_progress_file"]))
+        assert module_args["_controller_pid"] > 0
+        with open(files[0], "a", encoding="utf-8") as out:
+            out.write(lines[0] + "\n")
+        finish.wait(10)  # a module still polling
+        return {"failed": True, "msg": "stopped waiting: the controller removed the progress file"}
+
+    def interrupted(_line):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plugin.display, "display", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _action("local", execute)._wait(state, options)
+    assert not files[0].exists()  # removed while the module still ran: it stops at its next poll
+    finish.set()
