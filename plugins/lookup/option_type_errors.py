@@ -13,6 +13,8 @@ description:
     is allowed. Values are never shown, only the type that was given.
   - The playbooks' pre-flight runs it before the roles validate their arguments, whose failure shows the whole
     argument specification.
+  - Options the playbooks' wiring sets (C(playbooks/roles/wiring)) are not the service's and are not checked here;
+    their values win over the inventory's, and the roles' argument specs check them.
   - The rules are the pure function C(option_type_errors) of C(plugins/module_utils/validation/types.py).
 options: {}
 """
@@ -65,13 +67,28 @@ def _specs():
     return specs
 
 
+@functools.cache
+def _wired():
+    """The options the playbooks' wiring sets (playbooks/roles/wiring): derived, not set by a service."""
+    names = set()
+    for path in sorted(COLLECTION.glob("playbooks/roles/wiring/vars/main/*.yml")):
+        try:
+            names.update(yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {})  # noqa: S506 - a safe loader
+        except (OSError, yaml.YAMLError):
+            continue
+    return frozenset(names)
+
+
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         variables = variables or {}
         specs = _specs()
+        wired = _wired()
         values = {}
         for name in specs:
-            if name not in variables:
+            # An option the wiring sets is the playbooks' value, not the service's (it wins over the inventory's):
+            # the role's own argument spec checks it; templating it here would only cost time.
+            if name not in variables or name in wired:
                 continue
             try:
                 values[name] = self._templar.template(variables[name])

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """List prices (USD) that ``module_utils/cost.py`` estimates a month with, per region.
 
-Why a Python dict and not a YAML file under playbooks/vars/: the filter, the unit tests and any module read the same
+Why a Python dict and not a YAML vars file beside the playbooks: the filter, the unit tests and any module read the same
 object with a plain import (no file lookup relative to a playbook, nothing to parse), and it ships in the collection
 artifact with the code that uses it; ``ansible-test sanity`` checks it like the rest.
 

@@ -8,12 +8,17 @@ AWS throttles an observation, so the observe step makes its calls without retrie
 logs, rollback) with amazon.aws's jittered backoff.
 """
 
+import threading
+
 try:  # noqa: SIM105 - the modules' AnsibleAWSModule says botocore is missing
     import botocore.exceptions
 except ImportError:
     pass
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+# Making a client (its session, the endpoint data) is not thread-safe; using one is.
+_CLIENTS_LOCK = threading.Lock()
 
 # The error codes AWS answers a throttled call with (ECS, ELB, CloudWatch Logs).
 THROTTLING = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
@@ -37,10 +42,12 @@ class StepCalls:
     ``RetryAttempts``, a failed call's too) and the jittered backoff's.
     """
 
-    def __init__(self, module, retry):
+    def __init__(self, module, retry, clients=None):
         self.module = module
         self.retry = retry
-        self.clients = {}
+        # ``clients``: shared by the StepCalls of one module run that look up several things at once, in threads
+        # (service_deploy_info): one client per API for the run (botocore clients are thread-safe), made under a lock.
+        self.clients = {} if clients is None else clients
         self.count = 0
         self.retries = 0
 
@@ -48,10 +55,14 @@ class StepCalls:
         """``probe``: one attempt, no retry at all (not botocore's either): asking whether the endpoint has an
         operation, an error answer is the answer (``rollout.service_deployments.not_supported``)."""
         key = (api, probe)
-        if key not in self.clients:
-            extra = {"config": {"retries": {"total_max_attempts": 1}}} if probe else {}
-            self.clients[key] = self.module.client(api, **extra)
-        method = getattr(self.clients[key], operation)
+        client = self.clients.get(key)
+        if client is None:
+            with _CLIENTS_LOCK:
+                if key not in self.clients:
+                    extra = {"config": {"retries": {"total_max_attempts": 1}}} if probe else {}
+                    self.clients[key] = self.module.client(api, **extra)
+                client = self.clients[key]
+        method = getattr(client, operation)
         attempts = [0]
 
         def attempt(**arguments):

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 ---
 module: service_deploy_info
-short_description: Everything a deploy of an existing ECS service looks up, in one module run
+short_description: Everything a deploy of existing ECS services looks up, in one module run
 version_added: 0.1.0
 description:
   - Read-only. Looks up, in one run (one Python start, one set of clients), what C(playbooks/deploy.yml) needs to
@@ -28,15 +28,58 @@ description:
     main entry point compares before it changes tags or removes policies.
   - What does not exist is reported (C(exists=false), RV(service) null), not an error; the caller decides. A
     missing cluster is RV(cluster_missing). Other AWS errors fail the task.
+  - With O(services), every service of a run in the same module run, side by side in threads (at most 8 at a time,
+    each service's calls in order), each result under its O(services[].key) in RV(services) - the look-up
+    C(playbooks/deploy.yml) makes once (C(run_once)) for all its services instead of one module run per service.
 options:
   cluster:
-    description: The ECS cluster.
+    description: The ECS cluster. Required with O(service).
     type: str
-    required: true
   service:
-    description: The ECS service.
+    description: The ECS service. Exactly one of O(service) and O(services).
     type: str
-    required: true
+  services:
+    description:
+      - Several services to look up in one run, each with its own options (the others - O(secret_rotation),
+        O(tags), O(scaling_policies) - apply to all). Exactly one of O(service) and O(services).
+    type: list
+    elements: dict
+    suboptions:
+      key:
+        description: What RV(services) files this service's result under (an inventory host name); unique.
+        type: str
+        required: true
+      cluster:
+        description: The ECS cluster.
+        type: str
+        required: true
+      service:
+        description: The ECS service.
+        type: str
+        required: true
+      repository:
+        description: As O(repository), for this service.
+        type: str
+      image_tag:
+        description: As O(image_tag), for this service (needs O(services[].repository)).
+        type: str
+      registry_host:
+        description: As O(registry_host), for this service.
+        type: str
+      registry_scheme:
+        description: As O(registry_scheme) (V(http) or V(https); null is unset), for this service.
+        type: str
+      secret_name:
+        description: As O(secret_name), for this service.
+        type: str
+      roles:
+        description: As O(roles), for this service.
+        type: list
+        elements: str
+        default: []
+      log_group:
+        description: As O(log_group), for this service.
+        type: str
   repository:
     description: The ECR repository's name (C(<stack>/<service>)). Unset, no repository or image is looked up.
     type: str
@@ -96,6 +139,14 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Look up what a deploy of every service of the play needs, in one module run
+  shipyard.fargate.service_deploy_info:
+    services:
+      - {key: web, cluster: shop, service: web, repository: shop/web, image_tag: 3f2a9c1d0b7e, log_group: /ecs/shop/web}
+      - {key: api, cluster: shop, service: api, repository: shop/api, secret_name: shop/api, log_group: /ecs/shop/api}
+  run_once: true
+  register: deploys
+
 - name: Look up what a deploy of web needs
   shipyard.fargate.service_deploy_info:
     cluster: shop
@@ -175,14 +226,22 @@ scaling_policies:
   type: list
   elements: str
   sample: ["web-cpu"]
+services:
+  description:
+    - With O(services), each service's result by its O(services[].key) - the fields above (RV(service),
+      RV(cluster_missing), RV(task_definition), RV(steady), ...) and its own RV(api_calls).
+  returned: with O(services)
+  type: dict
+  sample: {"web": {"service": {"serviceName": "web"}, "steady": true, "api_calls": 9}}
 api_calls:
-  description: AWS API calls made (the registry request not counted).
+  description: AWS API calls made (the registry request not counted); with O(services), by all of them together.
   returned: always
   type: int
 """
 
 import base64
 import binascii
+import concurrent.futures
 import contextlib
 
 try:
@@ -286,21 +345,21 @@ def _repository(call, name):
     return dict(found[0], exists=True) if found else {"exists": False}
 
 
-def _image(module, call, repository, tag):
-    params = module.params
+class LookupFailed(Exception):
+    """A look-up that cannot be completed (raised in a worker thread; main() fails the task with it)."""
+
+
+def _image(params, call, repository, tag):
     uri = registry_uri(repository["repositoryUri"], params["registry_host"])
     data = call("get_authorization_token", api="ecr", registryIds=[repository["registryId"]])["authorizationData"]
     if not data:
-        module.fail_json(msg="ECR returned no authorization data", api_calls=call.count)
+        raise LookupFailed("ECR returned no authorization data")
     try:
         username, password = decode_login(data[0])
-    except ValueError as e:
-        module.fail_json(msg=str(e), api_calls=call.count)
-    try:
         client = RegistryClient(uri, username=username, password=password, scheme=params["registry_scheme"])
         found = client.head(tag)
     except (ValueError, RegistryError) as e:
-        module.fail_json(msg=f"Looking the image tag {tag} up in {uri}: {e}", api_calls=call.count)
+        raise LookupFailed(f"Looking the image tag {tag} up in {uri}: {e}") from e
     return {"repository": uri, "tag": tag, "exists": found["exists"], "digest": found["digest"]}
 
 
@@ -340,8 +399,9 @@ def _log_group(call, name):
     }
 
 
-def look_up(module, call):
-    params = module.params
+def look_up(module, call, params=None):
+    """Everything about one service (``params``: the module's options, or one entry of O(services) with them)."""
+    params = module.params if params is None else params
     result = {"roles": {}, "secret_rotation": None}
     service, result["cluster_missing"] = _service(call, params["cluster"], params["service"], tags=params["tags"])
     if params["tags"]:
@@ -358,7 +418,7 @@ def look_up(module, call):
     if params["repository"]:
         result["repository"] = _repository(call, params["repository"])
         if params["image_tag"] and result["repository"]["exists"]:
-            result["image"] = _image(module, call, result["repository"], params["image_tag"])
+            result["image"] = _image(params, call, result["repository"], params["image_tag"])
     known = {}
     if params["secret_name"]:
         secret = _secret(call, params["secret_name"])
@@ -377,6 +437,41 @@ def look_up(module, call):
             call, params["cluster"], service, result["task_definition"], known
         )
     return result
+
+
+# Per service, what O(services) entries say; the rest (secret_rotation, tags, scaling_policies) is the module's.
+ENTRY_OPTIONS = ("cluster", "service", "repository", "image_tag", "registry_host", "registry_scheme", "secret_name",
+                 "roles", "log_group")  # fmt: skip
+
+
+def entry_params(module_params, entry):
+    """The options one look-up of O(services) runs with: the entry's own, the module's flags."""
+    params = dict(module_params, **{name: entry.get(name) for name in ENTRY_OPTIONS})
+    params["roles"] = params["roles"] or []
+    return params
+
+
+def look_up_many(module, entries, make_call, workers=8):
+    """``{key: look_up(...)}`` for every entry of O(services), at most ``workers`` at a time in threads (each
+    service's calls in order, the services side by side: the time is mostly waiting for AWS)."""
+    keys = [entry["key"] for entry in entries]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise LookupFailed(f"services: each key may appear once; repeated: {', '.join(duplicates)}")
+    schemes = {entry["key"]: entry.get("registry_scheme") for entry in entries}
+    wrong = sorted(key for key, scheme in schemes.items() if scheme not in (None, "http", "https"))
+    if wrong:
+        raise LookupFailed(f"services: registry_scheme must be http or https (or null); not so for {', '.join(wrong)}")
+
+    def one(entry):
+        call = make_call()
+        found = look_up(module, call, entry_params(module.params, entry))
+        return entry["key"], dict(found, api_calls=call.count)
+
+    if len(entries) <= 1:
+        return dict(one(entry) for entry in entries)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(entries))) as pool:
+        return dict(pool.map(one, entries))
 
 
 @contextlib.contextmanager
@@ -407,10 +502,23 @@ def one_session_per_profile():
 
 
 def main():
+    entry = dict(
+        key=dict(type="str", required=True, no_log=False),
+        cluster=dict(type="str", required=True),
+        service=dict(type="str", required=True),
+        repository=dict(type="str"),
+        image_tag=dict(type="str"),
+        registry_host=dict(type="str"),
+        registry_scheme=dict(type="str"),  # http, https or null (a list entry cannot omit a key): checked below
+        secret_name=dict(type="str"),
+        roles=dict(type="list", elements="str", default=[]),
+        log_group=dict(type="str"),
+    )
     module = AnsibleAWSModule(
         argument_spec=dict(
-            cluster=dict(type="str", required=True),
-            service=dict(type="str", required=True),
+            cluster=dict(type="str"),
+            service=dict(type="str"),
+            services=dict(type="list", elements="dict", options=entry, required_by={"image_tag": "repository"}),
             repository=dict(type="str"),
             image_tag=dict(type="str"),
             registry_host=dict(type="str"),
@@ -422,16 +530,29 @@ def main():
             tags=dict(type="bool", default=False),
             scaling_policies=dict(type="bool", default=False),
         ),
-        required_by={"image_tag": "repository"},
+        required_one_of=[("service", "services")],
+        mutually_exclusive=[("service", "services")],
+        required_by={"image_tag": "repository", "service": "cluster"},
         supports_check_mode=True,
     )
-    call = StepCalls(module, retry=True)
+    clients = {}
+    calls = []
+
+    def make_call():
+        calls.append(StepCalls(module, retry=True, clients=clients))
+        return calls[-1]
+
     try:
         with one_session_per_profile():
-            result = look_up(module, call)
+            if module.params["services"] is not None:
+                result = {"services": look_up_many(module, module.params["services"], make_call)}
+            else:
+                result = look_up(module, make_call())
+    except LookupFailed as e:
+        module.fail_json(msg=str(e), api_calls=sum(call.count for call in calls))
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg="Failed to look the service's deploy up", api_calls=call.count)
-    module.exit_json(changed=False, api_calls=call.count, **result)
+        module.fail_json_aws(e, msg="Failed to look the service's deploy up", api_calls=sum(c.count for c in calls))
+    module.exit_json(changed=False, **result, api_calls=sum(call.count for call in calls))
 
 
 if __name__ == "__main__":

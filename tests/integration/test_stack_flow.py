@@ -530,7 +530,8 @@ def test_05_every_resource_has_its_settings(stack, aws):
     assert aliases == sorted(f"{h}.{name}.test." for h in SERVICES)
 
 
-# What playbooks/vars/stand_ins.yml puts where a resource does not exist yet: never in the plan of a stack that has it.
+# What the wiring's stand-ins (playbooks/roles/wiring/vars/main/stand_ins.yml) put where a resource does not exist
+# yet: never in the plan of a stack that has it.
 STAND_IN = re.compile(r"000000000000|stand-in-0000000000|0000000000000000[a-d]\b")
 
 

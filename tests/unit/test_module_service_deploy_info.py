@@ -413,3 +413,91 @@ def test_no_running_definition_is_everything_to_register():
 def test_options_without_a_family_are_refused():
     with pytest.raises(AnsibleFilterError, match="ecs_task_definition options"):
         task_definition_changes(DESCRIBED, {"containers": []})
+
+
+# --- every service of a run in one module run (services) ----------------------------------------------------------
+
+
+def entry(key, **overrides):
+    return {"key": key, "cluster": "shop", "service": key, "repository": f"shop/{key}", "image_tag": "3f2a9c1d0b7e",
+            "registry_host": "127.0.0.1:29050", "registry_scheme": None, "secret_name": None, "roles": None,
+            "log_group": f"/ecs/shop/{key}", **overrides}  # fmt: skip
+
+
+def by_service(kwargs_answers):
+    """describe_services and describe_repositories answered for whichever service or repository is asked."""
+
+    def services(kw):
+        return {"services": [steady_service(serviceName=kw["services"][0])], "failures": []}
+
+    def repositories(kw):
+        name = kw["repositoryNames"][0]
+        return {"repositories": [{"repositoryName": name, "repositoryUri": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/"
+                                  f"{name}", "registryId": ACCOUNT}]}  # fmt: skip
+
+    return answers({("ecs", "describe_services"): services, ("ecr", "describe_repositories"): repositories,
+                    **kwargs_answers})  # fmt: skip
+
+
+def test_every_service_is_looked_up_in_one_run_each_under_its_key_with_its_own_options():
+    made = []
+
+    def make_call():
+        made.append(Recorded(by_service({})))
+        return made[-1]
+
+    entries = [entry("web"), entry("api", secret_name="shop/api", roles=["shop-api-task"], image_tag="v9")]
+    found = module.look_up_many(FakeModule(services=entries), entries, make_call)
+    assert list(found) == ["web", "api"]
+    assert found["web"]["service"]["serviceName"] == "web"
+    assert found["api"]["service"]["serviceName"] == "api"
+    # Each service with its own options: only api has a secret and a role; each its own repository and tag.
+    assert "secret" not in found["web"]
+    assert found["web"]["roles"] == {}
+    assert found["api"]["secret"]["name"] == "shop/api"
+    assert list(found["api"]["roles"]) == ["shop-api-task"]
+    assert found["web"]["image"]["exists"] is True
+    assert found["api"]["image"] == {"repository": "127.0.0.1:29050/shop/api", "tag": "v9", "exists": False,
+                                     "digest": None}  # fmt: skip
+    assert sorted((repo, tag) for repo, tag, *_ in FakeRegistry.asked) == [
+        ("127.0.0.1:29050/shop/api", "v9"),
+        ("127.0.0.1:29050/shop/web", "3f2a9c1d0b7e"),
+    ]
+    # One StepCalls per service (their own api_calls), the module's flags for all (the rotation decision).
+    assert len(made) == 2
+    assert sorted(found[key]["api_calls"] for key in found) == sorted(call.count for call in made)
+    assert found["api"]["secret_rotation"] is not None
+
+
+def test_services_with_the_same_key_are_refused_before_any_call():
+    made = []
+
+    def make_call():
+        made.append(Recorded(by_service({})))
+        return made[-1]
+
+    entries = [entry("web"), entry("web", service="web2")]
+    with pytest.raises(module.LookupFailed, match="each key may appear once; repeated: web"):
+        module.look_up_many(FakeModule(services=entries), entries, make_call)
+    assert made == []
+
+
+def test_a_wrong_registry_scheme_is_refused_naming_the_service():
+    entries = [entry("web"), entry("api", registry_scheme="ftp")]
+    with pytest.raises(module.LookupFailed, match=r"registry_scheme must be http or https .* for api"):
+        module.look_up_many(FakeModule(services=entries), entries, lambda: Recorded(by_service({})))
+
+
+def test_an_aws_error_in_one_service_fails_the_whole_look_up():
+    def services(kw):
+        if kw["services"] == ["api"]:
+            raise Error("AccessDeniedException")
+        return {"services": [steady_service()], "failures": []}
+
+    entries = [entry("web"), entry("api")]
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        module.look_up_many(
+            FakeModule(services=entries),
+            entries,
+            lambda: Recorded(by_service({("ecs", "describe_services"): services})),
+        )

@@ -96,6 +96,21 @@ def test_a_probe_makes_one_attempt_and_no_retry():
     assert module.asked == [("ecs", None, {"config": {"retries": {"total_max_attempts": 1}}})]
 
 
+def test_step_calls_sharing_clients_make_each_client_once_from_many_threads():
+    import threading
+
+    module = _Module(_Client({"describe_services": [_answer(0, services=[]) for _ in range(16)]}))
+    clients = {}
+    calls = [step_calls.StepCalls(module, retry=False, clients=clients) for _ in range(8)]
+    threads = [threading.Thread(target=c, args=("describe_services",), kwargs={"cluster": "c"}) for c in calls * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert module.asked == [("ecs", None, {})]  # one client for all of them
+    assert [c.count for c in calls] == [2] * 8  # each counts its own calls
+
+
 def test_step_calls_without_retry_metadata_counts_none():
     call = step_calls.StepCalls(_Module(_Client({"get_log_events": [{"events": []}]})), retry=False)
     call("get_log_events", api="logs", logGroupName="g", logStreamName="s")
