@@ -362,10 +362,9 @@ def section(results: dict, info: dict, before: dict | None = None) -> str:
             for label, old, now in before_after(before, results)
         )
         comparison = f"""
-**Before / after** (issue 15: the short path's look-ups in one module run, `shipyard.fargate.service_deploy_info`;
-no task definition registration or rollout when the service already runs it, steady). "Before" is the previous
-commit's playbooks run by this same script on this machine just before ({before["info"]["date"]}, load average
-{before["info"]["load_before"]:.2f} before, {before["info"]["load_after"]:.2f} after):
+**Before / after** (issue 15). "Before" is an earlier commit's playbooks run by this same script on this machine
+just before ({before["info"]["date"]}, load average {before["info"]["load_before"]:.2f} before,
+{before["info"]["load_after"]:.2f} after); the session notes below say which commits and what changed between them:
 
 | measure | before | after |
 |---|---|---|
