@@ -439,9 +439,21 @@ def look_up(module, call, params=None):
     return result
 
 
-# Per service, what O(services) entries say; the rest (secret_rotation, tags, scaling_policies) is the module's.
-ENTRY_OPTIONS = ("cluster", "service", "repository", "image_tag", "registry_host", "registry_scheme", "secret_name",
-                 "roles", "log_group")  # fmt: skip
+# One entry of O(services): what each service says for itself; the rest (secret_rotation, tags, scaling_policies) is
+# the module's.
+ENTRY = dict(
+    key=dict(type="str", required=True, no_log=False),
+    cluster=dict(type="str", required=True),
+    service=dict(type="str", required=True),
+    repository=dict(type="str"),
+    image_tag=dict(type="str"),
+    registry_host=dict(type="str"),
+    registry_scheme=dict(type="str"),  # http, https or null (a list entry cannot omit a key): look_up_many checks it
+    secret_name=dict(type="str"),
+    roles=dict(type="list", elements="str", default=[]),
+    log_group=dict(type="str"),
+)
+ENTRY_OPTIONS = tuple(name for name in ENTRY if name != "key")  # the module's options an entry replaces
 
 
 def entry_params(module_params, entry):
@@ -502,23 +514,11 @@ def one_session_per_profile():
 
 
 def main():
-    entry = dict(
-        key=dict(type="str", required=True, no_log=False),
-        cluster=dict(type="str", required=True),
-        service=dict(type="str", required=True),
-        repository=dict(type="str"),
-        image_tag=dict(type="str"),
-        registry_host=dict(type="str"),
-        registry_scheme=dict(type="str"),  # http, https or null (a list entry cannot omit a key): checked below
-        secret_name=dict(type="str"),
-        roles=dict(type="list", elements="str", default=[]),
-        log_group=dict(type="str"),
-    )
     module = AnsibleAWSModule(
         argument_spec=dict(
             cluster=dict(type="str"),
             service=dict(type="str"),
-            services=dict(type="list", elements="dict", options=entry, required_by={"image_tag": "repository"}),
+            services=dict(type="list", elements="dict", options=ENTRY, required_by={"image_tag": "repository"}),
             repository=dict(type="str"),
             image_tag=dict(type="str"),
             registry_host=dict(type="str"),
