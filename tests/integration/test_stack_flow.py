@@ -67,7 +67,7 @@ BUILD_TASK = "Build the image from the Dockerfile"
 RELEASE_TASK = "Run the release command as a one-off task"
 PUSH_TASKS = ("Push the image and read its digest from the registry",)
 # When the tag is in the registry, the image role skips its build and push steps as one task entry.
-BUILD_AND_PUSH = "Build and push the image (only when its tag is not in the registry yet)"
+BUILD_AND_PUSH = "Build and push the image (only when its tag is not in the registry yet) and give it its release tag"
 RESULT = re.compile(r"^(ok|changed|skipping|failed|fatal): \[[^\]]+\]")
 DIGEST = re.compile(r"/web@sha256:[0-9a-f]{64}$")
 
