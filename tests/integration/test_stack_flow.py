@@ -68,6 +68,8 @@ RELEASE_TASK = "Run the release command as a one-off task"
 PUSH_TASKS = ("Push the image and read its digest from the registry",)
 # When the tag is in the registry, the image role skips its build and push steps as one task entry.
 BUILD_AND_PUSH = "Build and push the image (only when its tag is not in the registry yet) and give it its release tag"
+# When the look-up shows the service in place, the service role skips the steps that change something as one entry.
+SERVICE_CHANGES = "Ensure the log group and the task definition, run the release command, roll the service out"
 RESULT = re.compile(r"^(ok|changed|skipping|failed|fatal): \[[^\]]+\]")
 DIGEST = re.compile(r"/web@sha256:[0-9a-f]{64}$")
 
@@ -590,6 +592,7 @@ def test_06_the_provision_deploy_check_workflow_with_the_same_commit_changes_not
     output = flow.jobs["deploy"].stdout
     assert flow.jobs["deploy"].stats["changed"].get("web", 0) == 0, output[-5000:]
     assert _task_results(output, BUILD_AND_PUSH) == ["skipping: [web]"], _task_results(output, BUILD_AND_PUSH)
+    assert _task_results(output, SERVICE_CHANGES) == ["skipping: [web]"], _task_results(output, SERVICE_CHANGES)
     for task in (BUILD_TASK, *PUSH_TASKS):
         assert _task_results(output, task) == [], (task, _task_results(output, task))
     assert f"(tag {stack['commit']}, already in the registry)" in _flat(output)
