@@ -102,9 +102,6 @@ registries:
       type: str
 """
 
-import base64
-import binascii
-
 try:
     import botocore
 except ImportError:
@@ -112,29 +109,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
-# --- pure functions --------------------------------------------------------------------------------------------
-
-
-def _decode(authorization_data):
-    """One ``authorizationData`` entry -> registry, endpoint, username, password, expiry; ValueError if malformed."""
-    try:
-        decoded = base64.b64decode(authorization_data["authorizationToken"], validate=True).decode("utf-8")
-    except (KeyError, binascii.Error, UnicodeDecodeError) as e:
-        raise ValueError("ECR returned an authorization token that is not base64 'user:password'") from e
-    username, sep, password = decoded.partition(":")
-    if not sep or not username or not password:
-        raise ValueError("ECR returned an authorization token that is not base64 'user:password'")
-    endpoint = authorization_data.get("proxyEndpoint") or ""
-    expires = authorization_data.get("expiresAt")
-    return {
-        "registry": endpoint.split("://", 1)[-1].rstrip("/"),
-        "proxy_endpoint": endpoint,
-        "username": username,
-        "password": password,
-        "expires_at": expires.isoformat() if hasattr(expires, "isoformat") else expires,
-    }
-
+from ansible_collections.shipyard.fargate.plugins.module_utils.ecr_login import decode_authorization
 
 # --- AWS call ---------------------------------------------------------------------------------------------------
 
@@ -157,7 +132,7 @@ def main():
     if not data:
         module.fail_json(msg="ECR returned no authorization data")
     try:
-        registries = [_decode(entry) for entry in data]
+        registries = [decode_authorization(entry) for entry in data]
     except ValueError as e:
         module.fail_json(msg=str(e))
     first = registries[0]

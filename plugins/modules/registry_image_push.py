@@ -31,10 +31,24 @@ options:
     type: str
     required: true
   username:
-    description: User name for the registry (C(AWS) for ECR). Unset means anonymous.
+    description: User name for the registry (C(AWS) for ECR). Unset, with O(ecr_login) false, means anonymous.
     type: str
   password:
     description: Password for the registry (for ECR, the decoded C(GetAuthorizationToken) password).
+    type: str
+  ecr_login:
+    description:
+      - Log in to ECR in this same module run - C(GetAuthorizationToken) with the AWS options (region, endpoint and
+        credentials, which the action group C(shipyard.fargate.aws) sets as for every AWS module of the collection) -
+        and push with that login. No token passes through the play, and no task of its own runs for it.
+      - Not together with O(username) and O(password).
+    type: bool
+    default: false
+  ecr_registry_id:
+    description:
+      - The ECR registry (AWS account ID) to get the login for, with O(ecr_login).
+      - Unset means the account in O(repository)'s host (C(<account>.dkr.ecr.<region>.amazonaws.com)), and for any
+        other host (a registry standing in for ECR) the calling account's default registry.
     type: str
   scheme:
     description:
@@ -51,11 +65,17 @@ attributes:
     support: none
 extends_documentation_fragment:
   - community.docker.docker.api_documentation
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
 notes:
   - O(username) and O(password) go together.
+  - The AWS options are used only with O(ecr_login) (boto3 is imported only then). O(validate_certs) is the Docker
+    engine's option here (its TLS, as in community.docker's modules); TLS to the AWS API is always verified, against
+    O(aws_ca_bundle) when set. O(debug_botocore_endpoint_logs) is accepted for the action group and has no effect.
   - The Docker engine is the one of O(docker_host) (default C(DOCKER_HOST)), as for community.docker's modules. The
     module is in the action group C(shipyard.fargate.docker), which extends C(community.docker.docker), so one
-    C(module_defaults) entry serves both.
+    C(module_defaults) entry serves both; and in C(shipyard.fargate.aws), for O(ecr_login).
   - A push is a change (C(changed) true) - the tag is written in the registry, even when the registry had every
     layer. The callers push a tag the registry does not hold yet.
   - In check mode nothing is pushed; the result says what would be (C(changed) true, RV(digest) null).
@@ -64,17 +84,12 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Get an ECR login
-  shipyard.fargate.ecr_authorization_token:
-  register: ecr_login
-  no_log: true
-
-- name: Push the build and read its digest from the registry
+- name: Push the build to ECR (logged in within the same run) and read its digest from the registry
   shipyard.fargate.registry_image_push:
     repository: 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web
     tag: 3f2a9c1d0b7e
-    username: "{{ ecr_login.username }}"
-    password: "{{ ecr_login.password }}"
+    ecr_login: true
+    region: us-east-1
   register: pushed
 
 - name: Reference the image by digest
@@ -108,13 +123,27 @@ layers_pushed:
 
 import traceback
 
+try:
+    import botocore
+except ImportError:
+    pass  # only ecr_login needs it (HAS_BOTO3)
+
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
+    HAS_BOTO3,
+    boto3_conn,
+    get_aws_connection_info,
+)
+from ansible_collections.amazon.aws.plugins.module_utils.modules import aws_argument_spec
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.community.docker.plugins.module_utils._api.auth import encode_header
 from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
 from ansible_collections.community.docker.plugins.module_utils.common_api import (
     AnsibleDockerClient,
     RequestException,
 )
+from ansible_collections.shipyard.fargate.plugins.module_utils.ecr_login import decode_authorization, registry_id_of
 from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 import (
     TAG_PATTERN,
     RegistryClient,
@@ -166,7 +195,40 @@ def _redact(text, password):
     return text.replace(password, "********") if password else text
 
 
-# --- the engine and the registry --------------------------------------------------------------------------------
+# --- ECR, the engine and the registry ---------------------------------------------------------------------------
+
+
+class _AwsOptions:
+    """The AWS half of the options, for amazon.aws's connection helpers. ``validate_certs`` is the Docker engine's
+    option in this module, so TLS to the AWS API is verified whatever it says (against aws_ca_bundle when set)."""
+
+    def __init__(self, module):
+        self.params = {**module.params, "validate_certs": True}
+        self._name = module._name
+        self.fail_json = module.fail_json
+
+
+def ecr_login(module, repository, registry_id):
+    """``(username, password)`` of an ECR login (GetAuthorizationToken, retried with jittered backoff when throttled)
+    for ``registry_id``, else the account of ``repository``'s host, else the caller's default registry."""
+    if not HAS_BOTO3:
+        module.fail_json(msg="ecr_login: " + missing_required_lib("boto3 and botocore"))
+    aws = _AwsOptions(module)
+    region, endpoint, connection = get_aws_connection_info(aws)
+    client = boto3_conn(aws, conn_type="client", resource="ecr", region=region, endpoint=endpoint, **connection)
+    registry = registry_id or registry_id_of(repository)
+    try:
+        answer = AWSRetry.jittered_backoff()(client.get_authorization_token)(
+            **({"registryIds": [registry]} if registry else {})
+        )
+        login = decode_authorization((answer.get("authorizationData") or [{}])[0])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        module.fail_json(
+            msg=f"ecr_login: ECR GetAuthorizationToken for {registry or 'the default registry'} failed: {to_native(e)}"
+        )
+    except ValueError as e:
+        module.fail_json(msg=f"ecr_login: {e}")
+    return login["username"], login["password"]
 
 
 def push(client, repository, tag, auth):
@@ -184,26 +246,32 @@ def push(client, repository, tag, auth):
 
 
 def main():
+    aws_options = aws_argument_spec()
+    del aws_options["validate_certs"]  # the Docker engine's option of that name stays (see _AwsOptions)
     argument_spec = dict(
+        aws_options,
         repository=dict(type="str", required=True),
         tag=dict(type="str", required=True),
         username=dict(type="str"),
         password=dict(type="str", no_log=True),
+        ecr_login=dict(type="bool", default=False),
+        ecr_registry_id=dict(type="str"),
         scheme=dict(type="str", choices=["http", "https"]),
     )
     client = AnsibleDockerClient(
         argument_spec=argument_spec,
         required_together=[("username", "password")],
+        mutually_exclusive=[("ecr_login", "username"), ("ecr_login", "password")],
         supports_check_mode=True,
     )
     module = client.module
     params = module.params
-    repository, tag, password = params["repository"], params["tag"], params["password"]
+    repository, tag, username, password = params["repository"], params["tag"], params["username"], params["password"]
     result = {"repository": repository, "tag": tag, "digest": None, "media_type": None, "layers_pushed": 0}
     if not TAG_PATTERN.match(tag):
         module.fail_json(msg=f"tag '{tag}' is not a valid tag", **result)
     try:
-        registry = RegistryClient(repository, username=params["username"], password=password, scheme=params["scheme"])
+        RegistryClient(repository, scheme=params["scheme"])  # the repository's form, checked before anything is asked
     except ValueError as e:
         module.fail_json(msg=f"repository: {e}", **result)
     try:
@@ -211,7 +279,11 @@ def main():
             module.fail_json(msg=f"The Docker engine holds no image {repository}:{tag} to push", **result)
         if module.check_mode:
             module.exit_json(changed=True, **result)
-        outcome = push(client, repository, tag, registry_auth(repository, params["username"], password))
+        if params["ecr_login"]:
+            username, password = ecr_login(module, repository, params["ecr_registry_id"])
+            module.no_log_values.add(password)
+        registry = RegistryClient(repository, username=username, password=password, scheme=params["scheme"])
+        outcome = push(client, repository, tag, registry_auth(repository, username, password))
     except (DockerException, RequestException) as e:
         module.fail_json(
             msg=_redact(f"Pushing {repository}:{tag}: the Docker engine answered: {to_native(e)}", password),

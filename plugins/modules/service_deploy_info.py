@@ -239,8 +239,6 @@ api_calls:
   type: int
 """
 
-import base64
-import binascii
 import concurrent.futures
 import contextlib
 
@@ -253,6 +251,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.shipyard.fargate.plugins.module_utils import secret_rotation
+from ansible_collections.shipyard.fargate.plugins.module_utils.ecr_login import decode_authorization
 from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 import RegistryClient, RegistryError
 from ansible_collections.shipyard.fargate.plugins.module_utils.step_calls import StepCalls
 
@@ -295,18 +294,6 @@ def registry_uri(repository_uri, registry_host):
     if not registry_host:
         return repository_uri
     return f"{registry_host.rstrip('/')}/{repository_uri.split('/', 1)[1]}"
-
-
-def decode_login(authorization_data):
-    """``(username, password)`` of one GetAuthorizationToken entry; ValueError when malformed."""
-    try:
-        decoded = base64.b64decode(authorization_data["authorizationToken"], validate=True).decode("utf-8")
-    except (KeyError, binascii.Error, UnicodeDecodeError) as e:
-        raise ValueError("ECR returned an authorization token that is not base64 'user:password'") from e
-    username, sep, password = decoded.partition(":")
-    if not sep or not username or not password:
-        raise ValueError("ECR returned an authorization token that is not base64 'user:password'")
-    return username, password
 
 
 def _stamp(when):
@@ -355,8 +342,10 @@ def _image(params, call, repository, tag):
     if not data:
         raise LookupFailed("ECR returned no authorization data")
     try:
-        username, password = decode_login(data[0])
-        client = RegistryClient(uri, username=username, password=password, scheme=params["registry_scheme"])
+        login = decode_authorization(data[0])
+        client = RegistryClient(
+            uri, username=login["username"], password=login["password"], scheme=params["registry_scheme"]
+        )
         found = client.head(tag)
     except (ValueError, RegistryError) as e:
         raise LookupFailed(f"Looking the image tag {tag} up in {uri}: {e}") from e

@@ -87,3 +87,27 @@ def test_an_image_the_engine_does_not_hold_is_refused_before_any_push(run_module
     )
     assert missing.returncode != 0
     assert missing.result["msg"] == f"The Docker engine holds no image {local_image}:v9 to push"
+
+
+def test_ecr_login_gets_the_login_in_the_same_run_and_the_push_needs_no_password_from_the_play(
+    run_module, local_image, login
+):
+    """ecr_login: GetAuthorizationToken with the AWS options (region and endpoint: the emulator), the registry here
+    standing in for ECR (a 127.0.0.1 host: the caller's default registry). The token is the one the registry takes."""
+    args = {"repository": local_image, "tag": "v1", "ecr_login": True}
+    pushed = run_module("registry_image_push", args)
+    assert pushed.returncode == 0, pushed.output
+    assert pushed.result["changed"] is True
+    assert pushed.result["digest"] == _registry_digest(local_image, login, "v1")
+    assert login[1] not in pushed.output
+
+
+def test_ecr_login_with_a_password_is_refused_naming_both_options(run_module, local_image, login):
+    both = run_module(
+        "registry_image_push",
+        {"repository": local_image, "tag": "v1", "ecr_login": True, "username": login[0], "password": login[1]},
+    )
+    assert both.returncode != 0
+    assert "mutually exclusive" in both.result["msg"], both.result["msg"]
+    assert "ecr_login" in both.result["msg"], both.result["msg"]
+    assert login[1] not in both.output

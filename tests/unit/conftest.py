@@ -7,6 +7,7 @@ the ``ansible`` package, which share the ``ansible_collections`` namespace).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -36,3 +37,14 @@ class FakeClock:
 def clock() -> FakeClock:
     """A :class:`FakeClock` at 0 s, for waits and pollers that take their clock and sleep as arguments."""
     return FakeClock()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_caller_aws_or_stack_environment():
+    """Unit tests do not see the caller's AWS_* and SHIPYARD_* variables: a shell with a local stack's `.shipyard/env`
+    sourced has AWS_ENDPOINT_URL, which would send in-process moto's clients to that stack's emulator instead.
+    Session-wide, so that module-scoped fixtures (moto's clients) are made without them too."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith(("AWS_", "SHIPYARD_"))]:
+            patch.delenv(name)
+        yield

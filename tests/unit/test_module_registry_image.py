@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import pytest
 from ansible_collections.shipyard.fargate.plugins.filter.docker_build_error import docker_build_error
-from ansible_collections.shipyard.fargate.plugins.module_utils import registry_v2
-from ansible_collections.shipyard.fargate.plugins.modules import ecr_authorization_token, registry_image_tag
+from ansible_collections.shipyard.fargate.plugins.module_utils import ecr_login, registry_v2
+from ansible_collections.shipyard.fargate.plugins.modules import registry_image_tag
 
 MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": registry_v2.MANIFEST_MEDIA_TYPES[0]}).encode()
 DIGEST = "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
@@ -168,7 +168,7 @@ def test_ecr_token_decodes_to_username_password_and_host():
         "proxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com",
         "expiresAt": expires,
     }
-    assert ecr_authorization_token._decode(entry) == {
+    assert ecr_login.decode_authorization(entry) == {
         "registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com",
         "proxy_endpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com",
         "username": "AWS",
@@ -177,10 +177,25 @@ def test_ecr_token_decodes_to_username_password_and_host():
     }
 
 
+@pytest.mark.parametrize(
+    ("repository", "registry_id"),
+    [
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web", "123456789012"),
+        ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/web", "123456789012"),
+        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web", "123456789012"),
+        ("127.0.0.1:29050/shop/web", None),  # the local registry: the caller's default ECR registry
+        ("ghcr.io/shop/web", None),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.test/web", None),
+    ],
+)
+def test_the_ecr_registry_of_a_repository_is_its_account(repository, registry_id):
+    assert ecr_login.registry_id_of(repository) == registry_id
+
+
 @pytest.mark.parametrize("token", ["not base64!", base64.b64encode(b"no-colon").decode()])
 def test_a_malformed_ecr_token_is_refused(token):
     with pytest.raises(ValueError, match="not base64 'user:password'"):
-        ecr_authorization_token._decode({"authorizationToken": token})
+        ecr_login.decode_authorization({"authorizationToken": token})
 
 
 @pytest.mark.parametrize(

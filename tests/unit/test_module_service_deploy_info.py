@@ -80,13 +80,6 @@ def test_the_registry_host_replaces_the_repository_uri_host():
     assert module.registry_uri(REPO_URI, "127.0.0.1:29050") == "127.0.0.1:29050/shop/web"
 
 
-def test_the_ecr_login_is_decoded_and_a_bad_one_refused():
-    token = base64.b64encode(b"AWS:secret-password").decode()
-    assert module.decode_login({"authorizationToken": token}) == ("AWS", "secret-password")
-    with pytest.raises(ValueError, match="not base64"):
-        module.decode_login({"authorizationToken": base64.b64encode(b"no-colon").decode()})
-
-
 # --- one look-up over recorded answers --------------------------------------------------------------------------
 
 
