@@ -65,8 +65,13 @@ lint: venv ## ruff, yamllint, ansible-lint (no skip list), actionlint + zizmor (
 sanity: venv ## ansible-test sanity on a temporary ansible_collections/shipyard/fargate tree
 	scripts/sanity
 
+# One worker more than the CPUs: the workers wait on the local cloud (rollouts, health checks) part of the time, and
+# on 2 CPUs two of them left a quarter of the CPU idle (process accounting; `make test` 20m11s with 2 workers, 16m36s
+# with 3: docs/benchmarks.md, "Session 14").
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+
 pytest: venv ## unit, integration and Molecule tests in parallel workers (brings the local stack up, or reuses it)
-	pytest -n $(or $(PYTEST_WORKERS),auto) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: venv ## rollout waiters side by side on the local cloud (own stack); writes docs/benchmarks.md
 	$(VENV)/bin/python bench/rollout.py $(BENCH_ARGS)

@@ -109,3 +109,11 @@ def test_before_and_after_are_computed_the_same_way_from_each_run(bench):
     assert rows["new tag: overhead beyond build, push, release, rollout, URL check (s)"] == (30.0, 10.0)
     assert rows["5 services / 1, new version (x)"] == (2.0, 1.25)
     assert rows["5 services / 1, unchanged re-deploy (x)"] == (3.0, 1.4)
+
+
+def test_the_new_tag_reported_is_the_run_with_the_median_overhead(bench):
+    runs = [{"wall": 50.0, "overhead": 7.5}, {"wall": 45.0, "overhead": 5.5}, {"wall": 48.0, "overhead": 6.0}]
+    median = bench.median_run(runs)
+    assert (median["wall"], median["overhead"]) == (48.0, 6.0)
+    assert median["overheads"] == [7.5, 5.5, 6.0]  # every run's, in run order
+    assert bench.median_run(runs[:2])["overhead"] == 5.5  # an even count: the lower middle run

@@ -34,7 +34,7 @@ def test_the_wiring_names_what_the_roles_need():
     assert {"cluster_name", "service_name", "registry_name", "shipyard_aws_environment", "shipyard_stand_ins"} <= names
 
 
-@pytest.mark.parametrize(("playbook", "play"), plays())
+@pytest.mark.parametrize(("playbook", "play"), list(plays()))
 def test_the_wiring_is_a_plays_first_task_and_public(playbook, play):
     tasks = play.get("tasks") or []
     imports = [index for index, task in enumerate(tasks) if wiring_import(task)]
