@@ -65,21 +65,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return _FilesAndScenarios(config, log)
 
 
-# The stack flow is the run's critical path: the longest file, one story on one worker, while the other workers' files
-# are many and short. On a machine with more workers than CPUs, a worker lowers its own CPU priority (and so that of the
-# playbooks and Molecule runs it starts) when it begins any other file: the flow's steps get the CPU first and the
-# other files fill what is left. Set once per worker process, never undone; the local stack is started by a session
-# fixture, before it, at normal priority. PYTEST_OTHER_NICE=0 turns it off.
-CRITICAL_PATH = LONG_FIRST[0]
-_OTHER_NICE = int(os.environ.get("PYTEST_OTHER_NICE", "5"))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _the_critical_path_first(request: pytest.FixtureRequest) -> None:
-    if os.environ.get("PYTEST_XDIST_WORKER") and request.path.name != CRITICAL_PATH and os.nice(0) < _OTHER_NICE:
-        os.nice(_OTHER_NICE - os.nice(0))
-
-
 @contextlib.contextmanager
 def _session_lock(config: StackConfig) -> Iterator[dict]:
     """Hold the stack's pytest lock; yields the shared record of who uses the stack (written back on exit).
