@@ -221,7 +221,12 @@ def ecr_login(module, repository, registry_id):
         answer = AWSRetry.jittered_backoff()(client.get_authorization_token)(
             **({"registryIds": [registry]} if registry else {})
         )
-        login = decode_authorization((answer.get("authorizationData") or [{}])[0])
+        data = answer.get("authorizationData") or []
+        if not data:
+            module.fail_json(
+                msg=f"ecr_login: ECR returned no authorization data for {registry or 'the default registry'}"
+            )
+        login = decode_authorization(data[0])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         module.fail_json(
             msg=f"ecr_login: ECR GetAuthorizationToken for {registry or 'the default registry'} failed: {to_native(e)}"

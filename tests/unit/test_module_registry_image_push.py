@@ -82,3 +82,63 @@ def test_the_login_goes_to_the_repositorys_registry_host_only_in_the_header():
 def test_the_password_is_masked_in_any_message():
     assert module._redact("login s3cret refused (s3cret)", "s3cret") == "login ******** refused (********)"
     assert module._redact("nothing to hide", None) == "nothing to hide"
+
+
+# --- ecr_login: which registry is asked, TLS, and an empty answer (the AWS client recorded) ------------------------
+
+
+class _Failed(Exception):
+    pass
+
+
+class _Module:
+    """What ecr_login uses of a module: params (validate_certs is the Docker engine's, off here), _name, fail_json."""
+
+    _name = "registry_image_push"
+
+    def __init__(self):
+        self.params = {"validate_certs": False, "region": "us-east-1"}
+
+    def fail_json(self, msg, **_):
+        raise _Failed(msg)
+
+
+@pytest.fixture
+def ecr(monkeypatch):
+    """The ECR client ecr_login gets: records each GetAuthorizationToken's arguments and the connection's options."""
+    seen = {
+        "calls": [],
+        "answer": {"authorizationData": [{"authorizationToken": base64.b64encode(b"AWS:pw").decode()}]},
+    }
+
+    class Client:
+        def get_authorization_token(self, **kwargs):
+            seen["calls"].append(kwargs)
+            return seen["answer"]
+
+    def connection_info(aws):
+        seen["validate_certs"] = aws.params["validate_certs"]
+        return "us-east-1", None, {}
+
+    monkeypatch.setattr(module, "get_aws_connection_info", connection_info)
+    monkeypatch.setattr(module, "boto3_conn", lambda aws, **kwargs: Client())
+    return seen
+
+
+def test_ecr_login_asks_for_the_repositorys_registry_or_the_one_named(ecr):
+    ecr_host = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web"
+    assert module.ecr_login(_Module(), ecr_host, None) == ("AWS", "pw")
+    assert module.ecr_login(_Module(), "127.0.0.1:29050/shop/web", "210987654321") == ("AWS", "pw")
+    assert module.ecr_login(_Module(), "127.0.0.1:29050/shop/web", None) == ("AWS", "pw")
+    assert ecr["calls"] == [{"registryIds": ["123456789012"]}, {"registryIds": ["210987654321"]}, {}]
+
+
+def test_ecr_login_verifies_tls_to_aws_whatever_the_engines_validate_certs_says(ecr):
+    module.ecr_login(_Module(), "127.0.0.1:29050/shop/web", None)
+    assert ecr["validate_certs"] is True
+
+
+def test_ecr_login_says_when_ecr_returns_no_login(ecr):
+    ecr["answer"] = {"authorizationData": []}
+    with pytest.raises(_Failed, match="ecr_login: ECR returned no authorization data for 210987654321"):
+        module.ecr_login(_Module(), "127.0.0.1:29050/shop/web", "210987654321")
