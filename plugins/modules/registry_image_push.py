@@ -70,9 +70,10 @@ extends_documentation_fragment:
   - amazon.aws.boto3
 notes:
   - O(username) and O(password) go together.
-  - The AWS options are used only with O(ecr_login) (boto3 is imported only then). O(validate_certs) is the Docker
-    engine's option here (its TLS, as in community.docker's modules); TLS to the AWS API is always verified, against
-    O(aws_ca_bundle) when set. O(debug_botocore_endpoint_logs) is accepted for the action group and has no effect.
+  - The AWS options are used only with O(ecr_login); boto3 is needed either way (amazon.aws's module_utils import it).
+    O(validate_certs) is the Docker engine's option here (its TLS, as in community.docker's modules); TLS to the AWS
+    API is always verified, against O(aws_ca_bundle) when set. O(debug_botocore_endpoint_logs) is accepted for the
+    action group and has no effect.
   - The Docker engine is the one of O(docker_host) (default C(DOCKER_HOST)), as for community.docker's modules. The
     module is in the action group C(shipyard.fargate.docker), which extends C(community.docker.docker), so one
     C(module_defaults) entry serves both; and in C(shipyard.fargate.aws), for O(ecr_login).
@@ -148,6 +149,7 @@ from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 impor
     TAG_PATTERN,
     RegistryClient,
     RegistryError,
+    split_repository,
 )
 
 # --- pure functions --------------------------------------------------------------------------------------------
@@ -276,7 +278,7 @@ def main():
     if not TAG_PATTERN.match(tag):
         module.fail_json(msg=f"tag '{tag}' is not a valid tag", **result)
     try:
-        RegistryClient(repository, scheme=params["scheme"])  # the repository's form, checked before anything is asked
+        split_repository(repository)  # its form, checked before anything is asked
     except ValueError as e:
         module.fail_json(msg=f"repository: {e}", **result)
     try:
