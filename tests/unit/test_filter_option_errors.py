@@ -27,6 +27,7 @@ from ansible_collections.shipyard.fargate.plugins.module_utils.validation import
     service,
     stack,
 )
+from option_checks import options_passed
 
 REPO = Path(__file__).resolve().parents[2]
 FILTERS = plugin.FilterModule().filters()
@@ -117,7 +118,7 @@ def _options_the_function_reads(rules) -> set[str]:
 def test_the_role_passes_every_option_the_rules_read(name):
     rules, tasks, _bad = WIRING[name]
     task = next(t for t in yaml.safe_load((REPO / tasks).read_text()) if f"shipyard.fargate.{name}" in str(t))
-    options_var = next(v for k, v in task["vars"].items() if k.endswith("_options"))
+    options_var = options_passed(task["vars"])
     read = _options_the_function_reads(rules)
     if name == "dns_certificate_option_errors":
         read = {o for o in read if o.startswith("dns_certificate_") and o != "dns_certificate_request"}
@@ -128,3 +129,14 @@ def test_the_role_passes_every_option_the_rules_read(name):
         read = {o for o in read if o.startswith(name.replace("_option_errors", "_"))}
     assert read, name
     assert read <= set(options_var), sorted(read - set(options_var))
+
+
+@pytest.mark.parametrize("name", sorted(WIRING))
+def test_the_check_works_the_problems_out_once(name):
+    """``fail`` when the list is not empty: an ``assert`` would template the list again for its ``fail_msg``."""
+    _rules, tasks, _bad = WIRING[name]
+    task = next(t for t in yaml.safe_load((REPO / tasks).read_text()) if f"shipyard.fargate.{name}" in str(t))
+    errors = next(k for k, v in task["vars"].items() if f"shipyard.fargate.{name}" in str(v))
+    conditions = task["when"] if isinstance(task["when"], list) else [task["when"]]
+    assert f"{errors} | length > 0" in conditions
+    assert task["ansible.builtin.fail"] == {"msg": "{{ " + errors + " }}"}

@@ -44,3 +44,68 @@ def test_the_wiring_is_a_plays_first_task_and_public(playbook, play):
     if imports:
         assert imports == [0], f"{playbook}: {play['name']}: the wiring must be imported first, once"
         assert wiring_import(tasks[0]).get("public") is True, f"{playbook}: {play['name']}: public: true"
+
+
+# playbooks/tasks/settle_names.yml: the per-service names, kept as facts once the pre-flight has checked them.
+SETTLE = REPO / "playbooks" / "tasks" / "settle_names.yml"
+
+
+def _wiring() -> dict:
+    wiring = {}
+    for path in sorted((REPO / "playbooks" / "roles" / "wiring" / "vars" / "main").glob("*.yml")):
+        wiring.update(yaml.safe_load(path.read_text()) or {})
+    return wiring
+
+
+def _settled() -> dict:
+    (task,) = yaml.safe_load(SETTLE.read_text())
+    return task["ansible.builtin.set_fact"]
+
+
+def test_each_settled_name_is_the_wirings_own_value():
+    wiring, settled = _wiring(), _settled()
+    assert settled, "nothing settled"
+    for name, value in settled.items():
+        assert name in wiring, f"{name} is not a wiring variable"
+        assert value == "{{ " + name + " }}", f"{name} must be the wiring's value, evaluated once: {value}"
+
+
+def test_no_settled_name_depends_on_the_run():
+    """A fact outlives the play: a name that could change during a run (a role's published fact, the play it runs
+    in, check mode) must stay a role variable."""
+    wiring, settled = _wiring(), _settled()
+    moving = ("_shipyard_stand_in", "shipyard_stand_ins", "shipyard_deploy", "ansible_check_mode", "ansible_play")
+    for name in settled:
+        assert not any(word in str(wiring[name]) for word in moving), f"{name}: {wiring[name]}"
+
+
+def _task_level_vars(node, found: list, where: str):
+    if isinstance(node, dict):
+        if isinstance(node.get("vars"), dict) and ("hosts" not in node):  # a task's or a block's, not a play's
+            found.extend((where, name) for name in node["vars"])
+        for value in node.values():
+            _task_level_vars(value, found, where)
+    elif isinstance(node, list):
+        for item in node:
+            _task_level_vars(item, found, where)
+
+
+def test_no_task_or_block_sets_a_settled_name():
+    """A fact outranks task and block vars: a task that set one of these names for itself would silently get the
+    settled value instead (in the playbooks that run the pre-flight, and in the roles they call)."""
+    settled = set(_settled())
+    found: list = []
+    for path in [*(REPO / "playbooks").glob("*.yml"), *(REPO / "playbooks" / "tasks").glob("*.yml"),
+                 *(REPO / "roles").glob("*/tasks/*.yml")]:  # fmt: skip
+        if path.name in ("smoke.yml", SETTLE.name):  # smoke.yml runs no pre-flight: its own names stand
+            continue
+        _task_level_vars(yaml.safe_load(path.read_text()), found, str(path.relative_to(REPO)))
+    clashes = [(where, name) for where, name in found if name in settled]
+    assert not clashes, clashes
+
+
+def test_the_pre_flight_settles_the_names_after_checking_them():
+    (preflight, *_rest) = yaml.safe_load((REPO / "playbooks" / "provision.yml").read_text())
+    steps = [task.get("ansible.builtin.import_tasks") for task in preflight["tasks"]]
+    assert "tasks/settle_names.yml" in steps
+    assert steps.index("tasks/check_stack.yml") < steps.index("tasks/settle_names.yml")
