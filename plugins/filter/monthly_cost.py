@@ -7,12 +7,16 @@ A thin wrapper over ``module_utils/cost.py``: no AWS call, the same settings giv
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from ansible.errors import AnsibleFilterError
-from ansible_collections.shipyard.fargate.plugins.module_utils import cost
 
 
 def monthly_cost(settings, usage=None, prices=None, price_source=None):
     """The monthly estimate of ``settings``, with its text table (``table``) and Markdown (``markdown``)."""
+    # Imported here, not with the file: ansible-core loads every filter file of the collection to find any one of its
+    # filters, in each task's process; only cost.yml's tasks need the estimate.
+    cost = import_module("ansible_collections.shipyard.fargate.plugins.module_utils.cost")
     try:
         result = cost.estimate(settings, usage=usage or {}, prices=prices or None, price_source=price_source)
     except cost.CostError as e:

@@ -10,8 +10,9 @@ same definition, no new revision needed.
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from ansible.errors import AnsibleFilterError
-from ansible_collections.shipyard.fargate.plugins.module_utils import task_definition as td
 
 # The ecs_task_definition options build_request reads, with the module's defaults.
 _DEFAULTS = {
@@ -25,6 +26,9 @@ def task_definition_changes(current, options):
     """``{"before": ..., "after": ...}`` restricted to what differs; ``{}`` when ``current`` is what ``options``
     (ecs_task_definition's options: family, containers, cpu, memory, roles, runtime_platform...) describe.
     ``current`` None (no task definition): everything differs."""
+    # Imported here, not with the file: ansible-core loads every filter file of the collection to find any one of its
+    # filters, in each task's process; few of them compare task definitions.
+    td = import_module("ansible_collections.shipyard.fargate.plugins.module_utils.task_definition")
     if not isinstance(options, dict) or not options.get("family"):
         raise AnsibleFilterError("task_definition_changes: options must be a dict of ecs_task_definition options")
     params = {**_DEFAULTS, **options}

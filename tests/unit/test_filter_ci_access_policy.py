@@ -15,6 +15,7 @@ import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.shipyard.fargate.plugins.filter import ci_access_policy as plugin
+from ansible_collections.shipyard.fargate.plugins.module_utils import ci_access_policy as policies
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -72,7 +73,7 @@ ROLES = [f"arn:aws:iam::{ACCOUNT}:role/shop-{s}-{kind}" for s in ("api", "web") 
 EXPECTED = {
     "ECRAuthToken": (["ecr:GetAuthorizationToken"], ["*"], None),
     "ECRPushPull": (
-        plugin.ECR_PUSH_ACTIONS,
+        policies.ECR_PUSH_ACTIONS,
         [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop/api", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop/web"],
         None,
     ),
@@ -150,8 +151,8 @@ def test_star_only_where_aws_takes_nothing_narrower():
     for statement in deploy(deregister_task_definitions=True)["Statement"]:
         if "*" in resources(statement):
             assert resources(statement) == ["*"]
-            assert set(statement["Action"]) <= set(plugin.WILDCARD_ACTIONS), statement
-    assert set(plugin.WILDCARD_ACTIONS) == {
+            assert set(statement["Action"]) <= set(policies.WILDCARD_ACTIONS), statement
+    assert set(policies.WILDCARD_ACTIONS) == {
         "ecr:GetAuthorizationToken",
         "ecs:RegisterTaskDefinition",
         "ecs:DescribeTaskDefinition",
@@ -378,7 +379,7 @@ def test_provision_never_allows_everything():
     for statement in provision()["Statement"]:
         assert "*" not in statement["Action"]
         assert not any(action.endswith(":*") and statement["Resource"] == "*" for action in statement["Action"])
-    assert len(json.dumps(provision(), separators=(",", ":"))) <= plugin.INLINE_POLICY_MAX
+    assert len(json.dumps(provision(), separators=(",", ":"))) <= policies.INLINE_POLICY_MAX
 
 
 @pytest.mark.parametrize(
