@@ -109,3 +109,4 @@ def test_the_pre_flight_settles_the_names_after_checking_them():
     steps = [task.get("ansible.builtin.import_tasks") for task in preflight["tasks"]]
     assert "tasks/settle_names.yml" in steps
     assert steps.index("tasks/check_stack.yml") < steps.index("tasks/settle_names.yml")
+    assert steps.index("tasks/check_option_types.yml") < steps.index("tasks/settle_names.yml")  # the secrets' shape
