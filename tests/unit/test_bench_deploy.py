@@ -117,3 +117,13 @@ def test_the_new_tag_reported_is_the_run_with_the_median_overhead(bench):
     assert (median["wall"], median["overhead"]) == (48.0, 6.0)
     assert median["overheads"] == [7.5, 5.5, 6.0]  # every run's, in run order
     assert bench.median_run(runs[:2])["overhead"] == 5.5  # an even count: the lower middle run
+
+
+def test_the_scale_runs_reported_are_the_median_walls(bench):
+    runs = [{"wall": 7.0, "overhead": 7.0}, {"wall": 6.2, "overhead": 6.2}, {"wall": 6.6, "overhead": 6.6}]
+    median = bench.median_run(runs, by="wall")
+    assert median["wall"] == 6.6
+    assert median["walls"] == [7.0, 6.2, 6.6]
+    assert bench._walls(median) == "7.0, 6.2, 6.6"
+    assert bench._runs(median) == 3
+    assert bench._runs({"wall": 4.0}) == 1  # an earlier run's JSON, one run per count
