@@ -451,9 +451,7 @@ def _walls(split: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of each repeated measurement (default 3)"
-    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each repeated measurement (default 3)")
     parser.add_argument("--doc", default=str(DOC), help="the markdown whose ## Deploy section to replace")
     parser.add_argument("--no-doc", action="store_true", help="print the section only")
     parser.add_argument("--keep-stack", action="store_true", help="leave a stack this run brought up running")
