@@ -374,7 +374,11 @@ def section(results: dict, info: dict, before: dict | None = None) -> str:
     comparison = ""
     if before:
         lines = "\n".join(
-            f"| {label} | {old:.1f} | {now:.1f} |" if isinstance(old, float) else f"| {label} | {old} | {now} |"
+            f"| {label} | {old:.2f} | {now:.2f} |"
+            if label.endswith("(x)")
+            else f"| {label} | {old:.1f} | {now:.1f} |"
+            if isinstance(old, float)
+            else f"| {label} | {old} | {now} |"
             for label, old, now in before_after(before, results)
         )
         comparison = f"""
