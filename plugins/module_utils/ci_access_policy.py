@@ -36,6 +36,11 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.shipyard.fargate.plugins.module_utils.validation import ECS_NAME
+from ansible_collections.shipyard.fargate.plugins.module_utils.validation.iam import LOG_GROUP_NAME, PATH, REGION
+from ansible_collections.shipyard.fargate.plugins.module_utils.validation.registry import NAME as ECR_NAME
+from ansible_collections.shipyard.fargate.plugins.module_utils.validation.secrets import NAME as SECRET_NAME
+
 POLICY_VERSION = "2012-10-17"
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
@@ -72,16 +77,17 @@ WILDCARD_ACTIONS = {
 }
 
 _PARTITION = r"aws(?:-[a-z]+)*"
-_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
 _ACCOUNT = r"\d{12}"
+_ROLE_NAME = r"[\w+=,.@-]{1,64}"
+# The shape of each name: the option rules' own (plugins/module_utils/validation/), checked here with re.fullmatch.
 _NAMES = {
-    "name": r"[A-Za-z0-9_-]{1,255}",
-    "repository": r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*",
-    "log_group": r"[\w/.#-]{1,512}",
-    "execution_role": r"[\w+=,.@-]{1,64}",
-    "task_role": r"[\w+=,.@-]{1,64}",
-    "secret": r"[A-Za-z0-9/_+=.@-]{1,512}",
-    "role_path": r"/(?:[\x21-\x7e]{0,510}/)?",
+    "name": ECS_NAME,
+    "repository": ECR_NAME,
+    "log_group": LOG_GROUP_NAME,
+    "execution_role": _ROLE_NAME,
+    "task_role": _ROLE_NAME,
+    "secret": SECRET_NAME,
+    "role_path": PATH,
 }
 _REQUIRED = ("name", "repository", "log_group", "execution_role", "task_role")
 _PROVIDER_ARN = re.compile(rf"^arn:{_PARTITION}:iam::{_ACCOUNT}:oidc-provider/([A-Za-z0-9.-]+(?:/[^\s*?]*)?)$")
@@ -113,7 +119,7 @@ def _check(name: str, option: str, value, pattern: str, what: str) -> str:
 
 def _where(name, region, account_id, partition) -> tuple[str, str, str]:
     return (
-        _check(name, "region", region, _REGION, "an AWS region"),
+        _check(name, "region", region, REGION, "an AWS region"),
         _check(name, "account_id", account_id, _ACCOUNT, "a 12-digit AWS account id"),
         _check(name, "partition", partition, _PARTITION, "an AWS partition"),
     )
