@@ -14,13 +14,6 @@ from importlib import import_module
 
 from ansible.errors import AnsibleFilterError
 
-# The ecs_task_definition options build_request reads, with the module's defaults.
-_DEFAULTS = {
-    "network_mode": "awsvpc",
-    "requires_compatibilities": ["FARGATE"],
-    "containers": [],
-}
-
 
 def task_definition_changes(current, options):
     """``{"before": ..., "after": ...}`` restricted to what differs; ``{}`` when ``current`` is what ``options``
@@ -29,16 +22,10 @@ def task_definition_changes(current, options):
     # Imported here, not with the file: ansible-core loads every filter file of the collection to find any one of its
     # filters, in each task's process; few of them compare task definitions.
     td = import_module("ansible_collections.shipyard.fargate.plugins.module_utils.task_definition")
-    if not isinstance(options, dict) or not options.get("family"):
-        raise AnsibleFilterError("task_definition_changes: options must be a dict of ecs_task_definition options")
-    params = {**_DEFAULTS, **options}
     try:
-        before, after = td.compare(current or None, td.build_request(params))
+        return td.changes(current, options)
     except (td.TaskDefinitionError, ValueError, TypeError) as e:
         raise AnsibleFilterError(f"task_definition_changes: {e}") from None
-    if current and before == after:
-        return {}
-    return td.differences(before, after)
 
 
 class FilterModule:

@@ -407,6 +407,26 @@ def build_request(params):
     return request
 
 
+# The ecs_task_definition options build_request reads, with the module's defaults.
+OPTION_DEFAULTS = {
+    "network_mode": "awsvpc",
+    "requires_compatibilities": ["FARGATE"],
+    "containers": [],
+}
+
+
+def changes(current, options):
+    """What differs between ``current`` (as DescribeTaskDefinition returns it, or None) and the definition
+    ``shipyard.fargate.ecs_task_definition`` would register for ``options`` (its options, its defaults
+    filled in): ``{}`` when nothing does, else ``differences()``. Raises ValueError on options it cannot build."""
+    if not isinstance(options, dict) or not options.get("family"):
+        raise ValueError("options must be a dict of ecs_task_definition options")
+    before, after = compare(current or None, build_request({**OPTION_DEFAULTS, **options}))
+    if current and before == after:
+        return {}
+    return differences(before, after)
+
+
 # --- validation ----------------------------------------------------------------------------------------------
 
 

@@ -80,6 +80,36 @@ options:
       log_group:
         description: As O(log_group), for this service.
         type: str
+      wanted:
+        description: As O(wanted), for this service.
+        type: dict
+        suboptions: &wanted
+          task_definition:
+            description:
+              - The task definition a deploy would register, as M(shipyard.fargate.ecs_task_definition) options
+                (C(family), C(cpu), C(memory), C(containers), ...). What the look-up knows is filled in (the
+                container's C(image), C(execution_role_arn), C(task_role_arn), each secret's C(valueFrom) left
+                null, an C(awslogs-region) left null).
+            type: dict
+            required: true
+          execution_role:
+            description: The name of the task execution role (one of O(roles)).
+            type: str
+            required: true
+          task_role:
+            description: The name of the task role (one of O(roles)).
+            type: str
+            required: true
+          log_retention_days:
+            description: The log group's retention in days; null is never expire.
+            type: int
+          release_tag:
+            description: A release tag the deploy gives the image; set, the service is never in place.
+            type: str
+          first_desired_count:
+            description: The desired count a deploy gives a service at 0 tasks (0 keeps it there).
+            type: int
+            default: 0
   repository:
     description: The ECR repository's name (C(<stack>/<service>)). Unset, no repository or image is looked up.
     type: str
@@ -107,6 +137,13 @@ options:
   log_group:
     description: The CloudWatch Logs group's name. Unset, no log group is looked up.
     type: str
+  wanted:
+    description:
+      - What a deploy of the service would roll out (C(playbooks/deploy.yml)'s pre-flight settles it from the
+        service role's options). Set, RV(in_place) says whether the service runs it already - the decision made by
+        C(module_utils/deploy_in_place.py), with the service role's own comparison of task definitions.
+    type: dict
+    suboptions: *wanted
   secret_rotation:
     description:
       - When the service is steady, also decide whether a secret its task definition reads changed after its tasks
@@ -220,6 +257,17 @@ tags:
   returned: with O(tags)
   type: dict
   sample: {"Stack": "shop", "Service": "web"}
+in_place:
+  description:
+    - Whether the service already runs what O(wanted) describes (C(in_place)), with C(reason) - why not, or what it
+      runs. In place - the ACTIVE service steady (one deployment, COMPLETED, every task running) at the count a deploy
+      keeps; the repository, the image tag (its digest), the IAM roles, the secret and the log group (with the
+      retention asked for) exist; no secret changed since the tasks started; no release tag to give; and the task
+      definition it runs is the one O(wanted) describes, filled in with what was looked up - a deploy has nothing to
+      register, update or wait for.
+  returned: with O(wanted)
+  type: dict
+  sample: {"in_place": false, "reason": "its task definition differs (containerDefinitions)"}
 scaling_policies:
   description: The names of the scaling policies of C(service/<cluster>/<service>), sorted.
   returned: with O(scaling_policies)
@@ -250,7 +298,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.shipyard.fargate.plugins.module_utils import secret_rotation
+from ansible_collections.shipyard.fargate.plugins.module_utils import deploy_in_place, secret_rotation
 from ansible_collections.shipyard.fargate.plugins.module_utils.ecr_login import decode_authorization
 from ansible_collections.shipyard.fargate.plugins.module_utils.registry_v2 import RegistryClient, RegistryError
 from ansible_collections.shipyard.fargate.plugins.module_utils.step_calls import StepCalls
@@ -425,8 +473,20 @@ def look_up(module, call, params=None):
         result["secret_rotation"] = secret_rotation.observe(
             call, params["cluster"], service, result["task_definition"], known
         )
+    if params.get("wanted"):
+        result["in_place"] = deploy_in_place.decide(params["wanted"], result)
     return result
 
+
+# O(wanted): what a deploy would roll out.
+WANTED = dict(
+    task_definition=dict(type="dict", required=True),
+    execution_role=dict(type="str", required=True),
+    task_role=dict(type="str", required=True),
+    log_retention_days=dict(type="int"),
+    release_tag=dict(type="str"),
+    first_desired_count=dict(type="int", default=0),
+)
 
 # One entry of O(services): what each service says for itself; the rest (secret_rotation, tags, scaling_policies) is
 # the module's.
@@ -441,6 +501,7 @@ ENTRY = dict(
     secret_name=dict(type="str"),
     roles=dict(type="list", elements="str", default=[]),
     log_group=dict(type="str"),
+    wanted=dict(type="dict", options=WANTED),
 )
 ENTRY_OPTIONS = tuple(name for name in ENTRY if name != "key")  # the module's options an entry replaces
 
@@ -515,6 +576,7 @@ def main():
             secret_name=dict(type="str"),
             roles=dict(type="list", elements="str", default=[]),
             log_group=dict(type="str"),
+            wanted=dict(type="dict", options=WANTED),
             secret_rotation=dict(type="bool", default=True),
             tags=dict(type="bool", default=False),
             scaling_policies=dict(type="bool", default=False),

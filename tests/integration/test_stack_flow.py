@@ -13,8 +13,9 @@ module-scoped fixtures; a stage that needs an earlier one skips, naming it, when
 4. every resource read back with its settings; then, after one real difference (api's health check path), the
    Provision job template as the plan (awx/controller.yml, job type check with diff, run the way the controller
    runs a job: tests/awx_jobs.py, with ansible-runner): exactly that difference, nothing of web's, no stand-in.
-5. the workflow Provision -> Deploy -> Check for `web` (the survey's answer), the same commit: changed=0, build and
-   push skipped, the short path for a service that exists; the deploy's set_stats artifacts name its outcome.
+5. the workflow Provision -> Deploy -> Check for `web` (the survey's answer), the same commit: changed=0, the
+   look-up finds `web` in place and no role runs for it; the deploy's set_stats artifacts name its outcome. Then the
+   same commit with one task definition option changed (-e, --check --diff): not in place, the new revision planned.
 6. version 2 (a new commit, as a push to main brings) is deployed by the GitHub workflow's deploy step run inside
    the runner image (the top-level Dockerfile, built from a Debian-made Python base; host network, the engine's
    socket; the inventory's secret values unresolvable, as without a vault password) under a loop of requests
@@ -70,6 +71,9 @@ PUSH_TASKS = ("Push the image and read its digest from the registry",)
 BUILD_AND_PUSH = "Build and push the image (only when its tag is not in the registry yet) and give it its release tag"
 # When the look-up shows the service in place, the service role skips the steps that change something as one entry.
 SERVICE_CHANGES = "Ensure the log group and the task definition, run the release command, roll the service out"
+# deploy.yml's first task for a service that exists and is not in place (the look-up, service_deploy_info's in_place,
+# found it running something else than what the options describe): the roles' path. In place, no role runs.
+ROLES_PATH = "Check that the repository, the secret and the IAM roles exist"
 RESULT = re.compile(r"^(ok|changed|skipping|failed|fatal): \[[^\]]+\]")
 DIGEST = re.compile(r"/web@sha256:[0-9a-f]{64}$")
 
@@ -358,7 +362,7 @@ def _task_results(output: str, task: str) -> list[str]:
     """The results (`ok: [web]`, `skipping: [web]`, ...) printed under every `TASK [... : task]` header."""
     lines = []
     for block in re.split(r"\n(?=TASK \[)", output):
-        if re.match(rf"TASK \[[^\]]*: {re.escape(task)}\]", block):
+        if re.match(rf"TASK \[(?:[^\]]*: )?{re.escape(task)}\]", block):
             lines += [m[0] for m in map(RESULT.match, block.splitlines()[1:]) if m]
     return lines
 
@@ -591,9 +595,9 @@ def test_06_the_provision_deploy_check_workflow_with_the_same_commit_changes_not
     assert "api" not in provision.stats["changed"]  # the survey's service only
     output = flow.jobs["deploy"].stdout
     assert flow.jobs["deploy"].stats["changed"].get("web", 0) == 0, output[-5000:]
-    assert _task_results(output, BUILD_AND_PUSH) == ["skipping: [web]"], _task_results(output, BUILD_AND_PUSH)
-    assert _task_results(output, SERVICE_CHANGES) == ["skipping: [web]"], _task_results(output, SERVICE_CHANGES)
-    for task in (BUILD_TASK, *PUSH_TASKS):
+    # The look-up found web running what its options describe: no role ran (nothing built, registered, waited for).
+    assert "no rollout needed: already running" in _flat(output), output[-5000:]
+    for task in (ROLES_PATH, BUILD_AND_PUSH, SERVICE_CHANGES, BUILD_TASK, *PUSH_TASKS):
         assert _task_results(output, task) == [], (task, _task_results(output, task))
     assert f"(tag {stack['commit']}, already in the registry)" in _flat(output)
     assert _state(aws, stack) == before  # no new revision, no new deployment
@@ -679,6 +683,20 @@ def _in_runner(stack_env, inventory: str, source, github: dict, webhook: Webhook
     argv += [RUNNER_IMAGE, "/opt/shipyard/ci/github/deploy"]
     env = {**stack_env, **passed}
     return subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+
+
+def test_06b_an_option_changed_on_the_same_commit_is_a_deploy_planned_in_check_mode(play, stack, aws):
+    """The other side of the in-place decision: the same image, one option of the task definition changed (-e, as
+    deploy.yml applies it): the service is not in place, and the service role plans the new revision."""
+    _after("deploy")
+    before = _state(aws, stack)
+    run = _deploy(play, "--check", "--diff", "-e", "service_memory=2048")
+    assert run.returncode == 0, run.output[-5000:]
+    assert _task_results(run.output, ROLES_PATH) == ["ok: [web]"], _task_results(run.output, ROLES_PATH)
+    assert _task_results(run.output, BUILD_AND_PUSH) == ["skipping: [web]"], _task_results(run.output, BUILD_AND_PUSH)
+    assert run.recap()["web"]["changed"] > 0, run.output[-5000:]
+    assert re.search(r"memory[\"']?: [\"']?2048", run.output), run.output[-5000:]  # the diff names it
+    assert _state(aws, stack) == before  # check mode: nothing registered, nothing rolled out
 
 
 def test_07_version_2_from_the_workflow_step_in_the_runner_image_while_every_request_is_answered(
