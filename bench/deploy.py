@@ -408,8 +408,9 @@ median **{statistics.median(walls):.1f} s** (runs: {", ".join(f"{w:.1f}" for w i
 {sum(u["changed"] == 0 for u in unchanged)} of {len(unchanged)}. Ansible's own start-up (an empty play) is
 {results["startup"]:.1f} s. The service exists, so the deploy takes its short path: the pre-flight checks, then
 one read-only look-up (`shipyard.fargate.service_deploy_info`: the service and its task definition, the repository
-and the image tag in the registry, the secret, the IAM roles, the log group), the task definition compared on the
-controller and the service found steady on it; {u0["ok"]} ok and {u0["skipped"]} skipped tasks for the one host
+and the image tag in the registry, the secret, the IAM roles, the log group), which also compares the task definition
+the service runs with the one its options describe and finds it steady on it: in place, so no role runs for it;
+{u0["ok"]} ok and {u0["skipped"]} skipped tasks for the one host
 ({u0["tasks"]} task entries timed by profile_tasks). Slowest tasks of that run:
 
 | task | s |
