@@ -87,9 +87,10 @@ options:
           task_definition:
             description:
               - The task definition a deploy would register, as M(shipyard.fargate.ecs_task_definition) options
-                (C(family), C(cpu), C(memory), C(containers), ...). What the look-up knows is filled in (the
-                container's C(image), C(execution_role_arn), C(task_role_arn), each secret's C(valueFrom) left
-                null, an C(awslogs-region) left null).
+                (C(family), C(cpu), C(memory), C(containers), ...), with what only the look-up knows taken from it -
+                the containers' C(image) (the repository's URI and the tag's digest), C(execution_role_arn) and
+                C(task_role_arn) (the ARNs of the roles below), and, where left null, each secret's C(valueFrom)
+                (C(<secret ARN>:<name>::)) and the C(awslogs-region) (the log group's region).
             type: dict
             required: true
           execution_role:

@@ -10,6 +10,7 @@ from ansible_collections.shipyard.fargate.plugins.module_utils import deploy_in_
 from ansible_collections.shipyard.fargate.plugins.modules import service_deploy_info as module
 from test_module_service_deploy_info import (  # noqa: F401 - the registry fixture
     ACCOUNT,
+    DESCRIBED,
     DIGEST,
     REPO_URI,
     SECRET_ARN,
@@ -32,8 +33,8 @@ WANTED = {
         "family": "shop-web",
         "requires_compatibilities": ["FARGATE"],
         "network_mode": "awsvpc",
-        "cpu": "512",
-        "memory": "1024",
+        "cpu": "256",
+        "memory": "512",
         "execution_role_arn": None,
         "task_role_arn": None,
         "runtime_platform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
@@ -61,38 +62,13 @@ WANTED = {
     "first_desired_count": 2,
 }  # fmt: skip
 
-# What ECS describes for the definition the role registered from the same options.
-RUNNING = {
-    "taskDefinitionArn": TD_ARN,
-    "family": "shop-web",
-    "revision": 3,
-    "status": "ACTIVE",
-    "networkMode": "awsvpc",
-    "requiresCompatibilities": ["FARGATE"],
-    "cpu": "512",
-    "memory": "1024",
-    "executionRoleArn": EXECUTION_ARN,
-    "taskRoleArn": TASK_ARN,
-    "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
-    "containerDefinitions": [
-        {
-            "name": "app",
-            "image": f"{REPO_URI}@{DIGEST}",
-            "cpu": 0,
-            "essential": True,
-            "portMappings": [{"containerPort": 3000, "hostPort": 3000, "protocol": "tcp"}],
-            "environment": [{"name": "NODE_ENV", "value": "production"}],
-            "secrets": [{"name": "API_KEY", "valueFrom": f"{SECRET_ARN}:API_KEY::"}],
-            "mountPoints": [],
-            "volumesFrom": [],
-            "logConfiguration": {
-                "logDriver": "awslogs",
-                "options": {"awslogs-group": "/ecs/shop/web", "awslogs-region": "eu-west-1",
-                            "awslogs-stream-prefix": "app"},
-            },
-        }
-    ],
-}  # fmt: skip
+# What ECS describes for the definition the role registered from the same options (test_module_service_deploy_info's
+# description, with a task role and the log options the role sets).
+RUNNING = copy.deepcopy(DESCRIBED)
+RUNNING["taskRoleArn"] = TASK_ARN
+RUNNING["containerDefinitions"][0]["logConfiguration"]["options"].update(
+    {"awslogs-region": "eu-west-1", "awslogs-stream-prefix": "app"}
+)
 
 
 def found(**overrides):
