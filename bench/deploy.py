@@ -383,7 +383,7 @@ def section(results: dict, info: dict, before: dict | None = None) -> str:
         )
         comparison = f"""
 **Before / after** (issue 15). "Before" is an earlier commit's playbooks run by this same script on this machine
-just before ({before["info"]["date"]}, load average {before["info"]["load_before"]:.2f} before,
+next to it ({before["info"]["date"]}, load average {before["info"]["load_before"]:.2f} before,
 {before["info"]["load_after"]:.2f} after); the session notes below say which commits and what changed between them:
 
 | measure | before | after |
@@ -454,6 +454,15 @@ def _walls(split: dict) -> str:
     return ", ".join(f"{wall:.1f}" for wall in split.get("walls", [split["wall"]]))
 
 
+def _publish(text: str, args) -> None:
+    """Print the section; unless --no-doc, replace the ## Deploy section of --doc with it."""
+    print(text)
+    if not args.no_doc:
+        path = Path(args.doc)
+        path.write_text(replace_section(path.read_text() if path.exists() else "", text))
+        print(f"written: {path} (## Deploy section)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of each repeated measurement (default 3)")
@@ -461,7 +470,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-doc", action="store_true", help="print the section only")
     parser.add_argument("--keep-stack", action="store_true", help="leave a stack this run brought up running")
     parser.add_argument("--before", help="an earlier run's bench-deploy.json: adds the before/after table")
+    parser.add_argument(
+        "--results", help="a saved run's bench-deploy.json: write its section (with --before's table), run nothing"
+    )
     args = parser.parse_args(argv)
+    if args.results:  # e.g. the "after" run, rendered again once a "before" run made next to it exists
+        results = json.loads(Path(args.results).read_text())
+        before = json.loads(Path(args.before).read_text()) if args.before else None
+        _publish(section(results, results["info"], before), args)
+        return 0
 
     sys.path.insert(0, str(REPO / "local"))
     from shipyard_local.config import StackConfig  # needs local/ on sys.path first
@@ -494,13 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         results = json.loads(json.dumps({**results, "info": info}))  # as bench-deploy.json holds it
         before = json.loads(Path(args.before).read_text()) if args.before else None
-        text = section(results, info, before)
-        print(text)
         (stack.config.state_dir / "bench-deploy.json").write_text(json.dumps(results, indent=1))
-        if not args.no_doc:
-            path = Path(args.doc)
-            path.write_text(replace_section(path.read_text() if path.exists() else "", text))
-            print(f"written: {path} (## Deploy section)")
+        _publish(section(results, info, before), args)
     finally:
         if started and not args.keep_stack:
             stack.down(started)
