@@ -15,6 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.stack
 PLAYBOOK = "tests/integration/playbooks/service_role.yml"
+DEPLOY_PLAYBOOK = "tests/integration/playbooks/service_deploy.yml"  # the deploy entry point alone
 SERVICE = "web"  # the inventory host, and the service's name
 
 
@@ -54,26 +55,25 @@ def service(unique_name, aws, role_runner):
     ]
     made["secret"] = sm.create_secret(Name=unique_name, SecretString=json.dumps({"DATABASE_URL": secret_value}))["ARN"]
 
-    run = role_runner(
-        PLAYBOOK,
-        {
-            "service_name": SERVICE,
-            "service_cluster_name": unique_name,
-            "service_family": family,
-            "service_image": "127.0.0.1:29050/shipyard/web:1.0.0",
-            "service_execution_role_arn": made["role"],
-            "service_subnet_ids": [made["subnet"]],
-            "service_security_group_ids": [made["sg"]],
-            "service_target_group_arn": made["tg"],
-            "service_environment": {"NODE_ENV": "production", "PORT": 3000},
-            "service_secrets_value_from": {"DATABASE_URL": f"{made['secret']}:DATABASE_URL::"},
-            "service_log_group_name": f"/ecs/{unique_name}/{SERVICE}",
-            "service_tags": {"shipyard:stack": unique_name},
-            "service_release_command": [],  # the inventory's migration step needs a pushed image: not this test's
-        },
-    )
+    run_vars = {
+        "service_name": SERVICE,
+        "service_cluster_name": unique_name,
+        "service_family": family,
+        "service_image": "127.0.0.1:29050/shipyard/web:1.0.0",
+        "service_execution_role_arn": made["role"],
+        "service_subnet_ids": [made["subnet"]],
+        "service_security_group_ids": [made["sg"]],
+        "service_target_group_arn": made["tg"],
+        "service_environment": {"NODE_ENV": "production", "PORT": 3000},
+        "service_secrets_value_from": {"DATABASE_URL": f"{made['secret']}:DATABASE_URL::"},
+        "service_log_group_name": f"/ecs/{unique_name}/{SERVICE}",
+        "service_tags": {"shipyard:stack": unique_name},
+        "service_release_command": [],  # the inventory's migration step needs a pushed image: not this test's
+    }
+    run = role_runner(PLAYBOOK, run_vars)
     run.cluster = unique_name
     run.family = family
+    run.deploy = role_runner(DEPLOY_PLAYBOOK, run_vars)
     run.made = made
     run.secret_value = secret_value
     run.log_group = f"/ecs/{unique_name}/{SERVICE}"
@@ -110,3 +110,33 @@ def test_secret_value_never_in_output_nor_task_definition(service, aws):
     (container,) = td["containerDefinitions"]
     assert "DATABASE_URL" not in {e["name"] for e in container["environment"]}
     assert all(set(s) == {"name", "valueFrom"} and s["valueFrom"].startswith("arn:") for s in container["secrets"])
+
+
+def test_the_deploy_entry_point_alone_rolls_a_new_image_out_and_then_changes_nothing(service, aws):
+    """tasks_from: deploy without deploy.yml: it checks its options and looks the service up itself (no look-up handed
+    in), registers the new image's revision, moves the service to it; the same image again changes nothing."""
+    created = service()
+    assert created.returncode == 0, created.output
+    first = _facts(created.output)["arn"]
+
+    image = "127.0.0.1:29050/shipyard/web:1.0.1"
+    deployed = service.deploy(service_image=image)
+    assert deployed.returncode == 0, deployed.output
+    arn = _facts(deployed.output)["arn"]
+    assert arn != first
+    assert [c["image"] for c in _task_definition(aws, arn)["containerDefinitions"]] == [image]
+    running = aws("ecs").describe_services(cluster=service.cluster, services=[SERVICE])["services"][0]
+    assert running["taskDefinition"] == arn
+
+    again = service.deploy(service_image=image)
+    assert again.returncode == 0, again.output
+    assert "changed=0" in again.output, again.output
+    assert _facts(again.output)["arn"] == arn
+
+
+def test_the_deploy_entry_point_alone_refuses_a_service_that_does_not_exist(service):
+    missing = service.deploy(service_image="127.0.0.1:29050/shipyard/web:1.0.1")
+    assert missing.returncode != 0
+    assert f"The ECS service {SERVICE} does not exist in the cluster {service.cluster}" in " ".join(
+        missing.output.split()
+    )
