@@ -57,23 +57,31 @@ def _wiring() -> dict:
     return wiring
 
 
+def _inventory_settings() -> dict:
+    """The local inventory's settings for every host (group_vars/all): the stack's region is one of them."""
+    settings = {}
+    for path in sorted((REPO / "inventories" / "local" / "group_vars" / "all").glob("*.yml")):
+        settings.update(yaml.safe_load(path.read_text()) or {})
+    return settings
+
+
 def _settled() -> dict:
     (task,) = yaml.safe_load(SETTLE.read_text())
     return task["ansible.builtin.set_fact"]
 
 
 def test_each_settled_name_is_the_wirings_own_value():
-    wiring, settled = _wiring(), _settled()
+    wiring, settled = {**_inventory_settings(), **_wiring()}, _settled()
     assert settled, "nothing settled"
     for name, value in settled.items():
-        assert name in wiring, f"{name} is not a wiring variable"
+        assert name in wiring, f"{name} is neither a wiring variable nor an inventory setting"
         assert value == "{{ " + name + " }}", f"{name} must be the wiring's value, evaluated once: {value}"
 
 
 def test_no_settled_name_depends_on_the_run():
     """A fact outlives the play: a name that could change during a run (a role's published fact, the play it runs
     in, check mode) must stay a role variable."""
-    wiring, settled = _wiring(), _settled()
+    wiring, settled = {**_inventory_settings(), **_wiring()}, _settled()
     moving = ("_shipyard_stand_in", "shipyard_stand_ins", "shipyard_deploy", "ansible_check_mode", "ansible_play")
     for name in settled:
         assert not any(word in str(wiring[name]) for word in moving), f"{name}: {wiring[name]}"
