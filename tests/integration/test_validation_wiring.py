@@ -111,7 +111,8 @@ def test_image(unique_name, aws, role_runner, local_stack, tmp_path):
     )
     _refused(
         run,
-        "shipyard.fargate.image : Check the options that depend on each other",
+        "shipyard.fargate.image : Check the options that depend on each other, the build context, the Dockerfile"
+        " and the tag",
         "image_tag",
         "image_platform",
         "image_build_args",
