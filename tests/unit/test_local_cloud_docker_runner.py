@@ -101,6 +101,23 @@ def test_log_event_keeps_the_message_as_written():
     assert event == {"timestamp": 1735787045500, "message": " two spaces kept"}
 
 
+def test_a_log_batch_is_in_timestamp_order_as_put_log_events_requires():
+    """stdout and stderr are stamped apart: ``docker logs`` can print a stderr line before an earlier stdout one."""
+    lines = (
+        b"2025-01-02T03:04:05.300Z fatal: cannot start\n"
+        b"2025-01-02T03:04:05.100Z starting\n"
+        b"\n"
+        b"2025-01-02T03:04:05.300Z same stamp, kept after the first\n"
+        b"2025-01-02T03:04:05.200Z next"
+    )
+    assert [event["message"] for event in docker.log_batch(lines)] == [
+        "starting",
+        "next",
+        "fatal: cannot start",
+        "same stamp, kept after the first",
+    ]
+
+
 def test_health_check_args():
     args = docker.health_check_args(
         {"command": ["CMD-SHELL", "wget -q -O- localhost:$PORT/health"], "interval": 10, "retries": 2}

@@ -605,7 +605,7 @@ class DockerTaskRun:
                     continue
             else:
                 lines, pending = pending, b""
-            events = [_log_event(line) for line in lines.split(b"\n") if line]
+            events = log_batch(lines)
             if events:
                 with contextlib.suppress(Exception):  # the group may be deleted under a running task
                     sink.put(container.log_group, container.log_stream, events)
@@ -674,6 +674,16 @@ class DockerTaskRun:
             self._stop_code = "TaskFailedToStart"
             self._stopped_reason = failure.reason
             self._phase = STOPPED
+
+
+def log_batch(lines: bytes) -> list[dict]:
+    """One PutLogEvents batch from ``docker logs --timestamps`` lines, in timestamp order.
+
+    Docker stamps stdout and stderr as it reads each one, so a line of one can come out of ``docker logs`` before an
+    earlier-stamped line of the other; PutLogEvents refuses a batch out of order (and the emulator with it), so the
+    batch is sorted first, stably, as Docker's own awslogs driver does.
+    """
+    return sorted((_log_event(line) for line in lines.split(b"\n") if line), key=lambda event: event["timestamp"])
 
 
 def _log_event(line: bytes) -> dict:
