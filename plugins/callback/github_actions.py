@@ -13,6 +13,9 @@ description:
     C(image_resolved_tag), C(image_built), C(service_task_definition_arn)), the result of
     M(shipyard.fargate.ecs_rollout) (verdict, reason, timeline, rollback) and the failure that stopped a host
     (the task and its message; for a rollout, the stopped tasks' exit codes and the container's last log lines).
+  - A service for which no rollout ran - one that C(playbooks/deploy.yml) found in place, running what its options
+    describe - is reported from the outcome the playbook published for it (set_stats C(shipyard_services)) - its
+    verdict, image tag, digest and task definition.
   - At the end of the run it appends Markdown to the file in E(GITHUB_STEP_SUMMARY) (the job's summary page).
   - It appends step outputs to the file in E(GITHUB_OUTPUT) - C(verdict), C(services) (JSON), C(image_digest) and
     C(task_definition_arn) when the run deployed one service, C(report) (the JSON report's path).
@@ -71,24 +74,31 @@ def service_entry(host: str, seen: dict) -> dict:
     facts = seen.get("facts") or {}
     rollout = seen.get("rollout") or None
     failure = seen.get("failure") or None
+    # The outcome the playbook published (set_stats shipyard_services): all there is of a service deploy.yml found
+    # in place, for which no role and no rollout ran.
+    outcome = seen.get("outcome") or {}
     if failure:
         verdict = FAILED
     elif rollout and rollout.get("verdict"):
         verdict = rollout["verdict"]
+    elif outcome.get("verdict"):
+        verdict = outcome["verdict"]
     else:
         verdict = SKIPPED
-    digest = facts.get("image_digest") or None
+    digest = facts.get("image_digest") or outcome.get("image_digest") or None
     reference = facts.get("image_reference") or None
     entry = {
         "service": host,
         "verdict": verdict,
         "updated": bool(rollout and rollout.get("changed")),
         "changed": bool(seen.get("changed")),
-        "image_tag": facts.get("image_resolved_tag") or None,
+        "image_tag": facts.get("image_resolved_tag") or outcome.get("image_tag") or None,
         "image_built": bool(facts.get("image_built")),
         "image_digest": digest,
         "image_reference": reference,
-        "task_definition_arn": (rollout or {}).get("task_definition_arn") or facts.get("service_task_definition_arn"),
+        "task_definition_arn": (rollout or {}).get("task_definition_arn")
+        or facts.get("service_task_definition_arn")
+        or outcome.get("task_definition_arn"),
         "previous_task_definition_arn": (rollout or {}).get("previous_task_definition_arn"),
         "seconds": seen.get("seconds"),
         "rollout": rollout,
@@ -100,6 +110,16 @@ def service_entry(host: str, seen: dict) -> dict:
     else:
         entry["reason"] = None
     return entry
+
+
+def published_outcomes(result: dict) -> dict:
+    """``{host: outcome}`` from a set_stats result publishing ``shipyard_services`` (playbooks/tasks/outcome.yml,
+    deploy.yml's report of the services in place); ``{}`` for any other result."""
+    data = (result.get("ansible_stats") or {}).get("data") or {}
+    outcomes = data.get("shipyard_services") if isinstance(data, dict) else None
+    if not isinstance(outcomes, dict):
+        return {}
+    return {host: outcome for host, outcome in outcomes.items() if isinstance(outcome, dict)}
 
 
 def merge_rollout(earlier: dict | None, later: dict) -> dict:
@@ -334,6 +354,8 @@ class CallbackModule(CallbackBase):
         rollout = self._rollout(result)
         if rollout:
             seen["rollout"] = merge_rollout(seen.get("rollout"), rollout)
+        for host, outcome in published_outcomes(result._result).items():  # one set_stats may name several services
+            self._hosts.setdefault(host, {"first": seen["first"]})["outcome"] = outcome
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         seen = self._seen(result)

@@ -235,3 +235,36 @@ def test_a_later_rollout_to_another_task_definition_replaces_the_earlier_one():
     second = {"verdict": "SUCCEEDED", "task_definition_arn": TD, "previous_task_definition_arn": PREVIOUS}
     assert gha.merge_rollout(first, second) == second
     assert gha.merge_rollout(None, second) == second
+
+
+def test_services_found_in_place_report_the_outcome_published_for_them_not_a_skip(github):
+    """deploy.yml reports the services its look-up found in place with one set_stats for all of them (run_once, on
+    the first host): no role and no rollout ran for them; each is SUCCEEDED with nothing to do, its image and task
+    definition from its outcome."""
+    outcome = {"service": "web", "verdict": "SUCCEEDED", "updated": False, "image_tag": "4f1c2e9a7b3d",
+               "image_digest": DIGEST, "task_definition_arn": TD}  # fmt: skip
+    api = dict(outcome, service="api", task_definition_arn=PREVIOUS)
+    stats = {"data": {"shipyard_services": {"web": outcome, "api": api}}, "per_host": False, "aggregate": True}
+    callback = gha.CallbackModule()
+    callback.v2_runner_on_ok(_result("web", "ansible.builtin.assert", {"changed": False}))
+    callback.v2_runner_on_ok(_result("api", "ansible.builtin.assert", {"changed": False}))
+    callback.v2_runner_on_ok(_result("web", "ansible.builtin.set_stats", {"ansible_stats": stats}))
+    callback.v2_playbook_on_stats(_stats())
+
+    report = json.loads(github["report.json"].read_text())
+    assert report["verdict"] == "SUCCEEDED"
+    web, api = report["services"]
+    assert (web["verdict"], web["image_tag"], web["image_digest"], web["task_definition_arn"]) == (
+        "SUCCEEDED", "4f1c2e9a7b3d", DIGEST, TD)  # fmt: skip
+    assert (api["verdict"], api["task_definition_arn"]) == ("SUCCEEDED", PREVIOUS)
+    assert "| api | ✅ SUCCEEDED (no update needed) | `4f1c2e9a7b3d` (already in the registry) |" in (
+        github["summary.md"].read_text()
+    )
+
+
+def test_only_a_set_stats_of_shipyard_services_is_an_outcome():
+    assert gha.published_outcomes({"ansible_stats": {"data": {"other": {"web": {}}}}}) == {}
+    assert gha.published_outcomes({"ansible_facts": {"shipyard_services": {"web": {}}}}) == {}
+    assert gha.published_outcomes({"ansible_stats": {"data": {"shipyard_services": {"web": "x", "api": {}}}}}) == {
+        "api": {}
+    }
