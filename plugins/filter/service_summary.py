@@ -1,11 +1,12 @@
 # Copyright: Shipyard maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ``shipyard.fargate.service_summary`` and ``shipyard.fargate.service_outcome`` filters (documentation:
-service_summary.yml and service_outcome.yml beside this file).
+"""The ``shipyard.fargate.service_summary``, ``service_outcome`` and ``service_in_place_rollout`` filters
+(documentation: service_summary.yml, service_outcome.yml and service_in_place_rollout.yml beside this file).
 
 Pure functions on the controller, what a provision, deploy or rollback says of one service: the summary's lines
 (``playbooks/tasks/summary.yml``; deploy.yml's report of the services in place) and the outcome record published
-with set_stats and sent to the chat (``playbooks/tasks/outcome.yml``). One place for each, whichever task reports.
+with set_stats and sent to the chat (``playbooks/tasks/outcome.yml``), and the rollout record of a service found in
+place (the service role's deploy_in_place.yml; deploy.yml's report). One place for each, whichever task reports.
 """
 
 from __future__ import annotations
@@ -113,6 +114,41 @@ def service_outcome(
     }
 
 
+def service_in_place_rollout(info):
+    """The rollout record of a service found in place, shaped as shipyard.fargate.ecs_rollout's result (verdict
+    SUCCEEDED, nothing changed, no wait): ``info`` is shipyard.fargate.service_deploy_info's result for the service
+    (its ``service``, the ``task_definition`` it runs, ``api_calls``, ``secret_rotation``)."""
+    if not isinstance(info, Mapping):
+        raise AnsibleFilterError(f"service_in_place_rollout: expected a mapping, got {type(info).__name__}")
+    service = _mapping(info.get("service"))
+    running = _mapping(info.get("task_definition"))
+    if not service or not running:
+        raise AnsibleFilterError(
+            "service_in_place_rollout: the look-up names no service or no task definition; the service is not in place"
+        )
+    return {
+        "changed": False,
+        "failed": False,
+        "in_place": True,
+        "verdict": "SUCCEEDED",
+        "reason_code": None,
+        "message": (
+            f"already running {running.get('family')}:{running.get('revision')}, steady:"
+            f" {service.get('runningCount')} of {service.get('desiredCount')} task(s), one deployment, COMPLETED"
+        ),
+        "task_definition_arn": running.get("taskDefinitionArn"),
+        "previous_task_definition_arn": None,
+        "elapsed": 0,
+        "api_calls": info.get("api_calls"),
+        "timeline": [],
+        "secret_rotation": info.get("secret_rotation"),
+    }
+
+
 class FilterModule:
     def filters(self):
-        return {"service_summary": service_summary, "service_outcome": service_outcome}
+        return {
+            "service_summary": service_summary,
+            "service_outcome": service_outcome,
+            "service_in_place_rollout": service_in_place_rollout,
+        }

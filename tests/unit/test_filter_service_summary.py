@@ -1,6 +1,6 @@
-"""shipyard.fargate.service_summary and service_outcome: what a provision, deploy or rollback says of one service,
-the same whichever task reports it (tasks/summary.yml and outcome.yml for one service, deploy.yml for every service
-it found in place)."""
+"""shipyard.fargate.service_summary, service_outcome and service_in_place_rollout: what a provision, deploy or
+rollback says of one service, the same whichever task reports it (tasks/summary.yml and outcome.yml for one service,
+deploy.yml for every service it found in place, the service role for one it found in place)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.shipyard.fargate.plugins.filter.service_summary import (
     FilterModule,
+    service_in_place_rollout,
     service_outcome,
     service_summary,
 )
@@ -158,5 +159,46 @@ def test_no_rollout_has_no_verdict_and_keeps_the_task_definition_it_was_given():
     assert (outcome["verdict"], outcome["updated"], outcome["task_definition_arn"]) == (None, False, ARN)
 
 
-def test_both_filters_are_registered():
-    assert set(FilterModule().filters()) == {"service_summary", "service_outcome"}
+LOOKED_UP = {
+    "service": {"serviceName": "web", "desiredCount": 2, "runningCount": 2},
+    "task_definition": {"family": "shop-web", "revision": 7, "taskDefinitionArn": ARN},
+    "api_calls": 10,
+    "secret_rotation": {"rotated": False, "reason": "no secret changed since the tasks started"},
+}
+
+
+def test_a_service_in_place_is_recorded_as_a_rollout_that_succeeded_without_a_change_or_a_wait():
+    rollout = service_in_place_rollout(LOOKED_UP)
+    assert rollout == {
+        "changed": False,
+        "failed": False,
+        "in_place": True,
+        "verdict": "SUCCEEDED",
+        "reason_code": None,
+        "message": "already running shop-web:7, steady: 2 of 2 task(s), one deployment, COMPLETED",
+        "task_definition_arn": ARN,
+        "previous_task_definition_arn": None,
+        "elapsed": 0,
+        "api_calls": 10,
+        "timeline": [],
+        "secret_rotation": LOOKED_UP["secret_rotation"],
+    }
+    # read as any rollout by the other two filters
+    assert service_summary(_report(rollout=rollout))[4] == (
+        "  no rollout needed: already running shop-web:7, steady: 2 of 2 task(s), one deployment, COMPLETED"
+        " (10 AWS calls to check)"
+    )
+    outcome = service_outcome(rollout, "web", "shop", image_tag="4f1c2e9a")
+    assert (outcome["verdict"], outcome["updated"], outcome["task_definition_arn"]) == ("SUCCEEDED", False, ARN)
+
+
+@pytest.mark.parametrize("missing", ["service", "task_definition"])
+def test_a_look_up_without_a_service_or_its_task_definition_is_not_in_place(missing):
+    with pytest.raises(AnsibleFilterError, match="names no service or no task definition"):
+        service_in_place_rollout(dict(LOOKED_UP, **{missing: None}))
+    with pytest.raises(AnsibleFilterError, match="expected a mapping"):
+        service_in_place_rollout(None)
+
+
+def test_the_filters_are_registered():
+    assert set(FilterModule().filters()) == {"service_summary", "service_outcome", "service_in_place_rollout"}
