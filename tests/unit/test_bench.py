@@ -72,8 +72,11 @@ def test_targets_check_says_met_or_missed(bench):
         {"story": "healthy", "tool": "ours-cutover", "success": True, "to_verdict": 1.4, "busiest_minute": 20},
     ]
     rows.append({"story": "image_pull", "tool": "ours", "success": False, "right": "no", "verdict": "exit 0: x"})
+    wrong = {"success": False, "right": "no", "verdict": "exit 0: succeeded"}
+    rows.append(dict(wrong, story="exits_after_completed", tool="ours-0"))  # the window turned off: expected
+    rows.append(dict(wrong, story="exits_after_completed", tool="ours"))  # with the window: a miss
     lines = bench.targets_check(rows)
-    assert len(lines) == 5  # ours in each of its settings, not the others
+    assert len(lines) == 7  # ours in each of its settings, not the others
     assert "1.7 s after the event (MISSED: within 1.5 s of the first stopped task)" in lines[0]
     assert "40 calls in its busiest minute (met: at most 60)" in lines[0]
     assert "1.2 s after the event (met: within 1.5 s of completion)" in lines[1]
@@ -82,6 +85,12 @@ def test_targets_check_says_met_or_missed(bench):
     assert lines[3].startswith("healthy (ecs_rollout, stable_for: 0, success_at: cutover): verdict 1.4 s after")
     assert "(met: within 1.5 s of the cutover)" in lines[3]
     assert "MISSED: the verdict was not right (exit 0: x)" in lines[4]
+    assert lines[5] == (
+        "exits_after_completed (ecs_rollout, stable_for: 0): not right (exit 0: succeeded), as expected: ECS reports"
+        " this deployment COMPLETED, and stable_for: 0 turns off the stability window, the one check that tells it"
+        " failed"
+    )
+    assert lines[6].startswith("exits_after_completed (shipyard.fargate.ecs_rollout): MISSED: the verdict was not")
 
 
 def test_first_verdict_line_is_the_rollout_verdict_not_the_rollback_one(bench):
