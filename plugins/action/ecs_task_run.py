@@ -23,7 +23,10 @@ from ansible_collections.shipyard.fargate.plugins.module_utils.rollout import mo
 display = Display()
 
 MODULE = "shipyard.fargate.ecs_task_run"
-SUCCEEDED, FAILED, WAITING, TIMED_OUT = "SUCCEEDED", "FAILED", "WAITING", "TIMED_OUT"
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+WAITING = "WAITING"
+TIMED_OUT = "TIMED_OUT"
 
 
 # --- pure decisions ------------------------------------------------------------------------------------------------
