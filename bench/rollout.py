@@ -216,13 +216,15 @@ def targets_check(rows: list[dict]) -> list[str]:
         if window:
             bound += f" plus the {window:g} s stability window"
         who = f"{row['story']} ({TOOL_LABELS.get(row['tool'], row['tool'])})"
-        story = STORIES.get(row["story"])
-        if row.get("right", "yes") != "yes" and row["tool"] == "ours-0" and story is not None and story.window_only:
+        wrong = row.get("right", "yes") != "yes"
+        # A story only the stability window tells from a success, run with the window off (as measured): expected.
+        window_off = row.get("stable_for") == 0 and getattr(STORIES.get(row["story"]), "window_only", False)
+        if wrong and window_off:
             said = (
                 f"{who}: not right ({row['verdict']}), as expected: ECS reports this deployment COMPLETED, and"
                 " stable_for: 0 turns off the stability window, the one check that tells it failed"
             )
-        elif row.get("right", "yes") != "yes":
+        elif wrong:
             said = f"{who}: MISSED: the verdict was not right ({row['verdict']})"
         elif gap is None:
             said = f"{who}: no decisive event observed"

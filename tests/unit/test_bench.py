@@ -73,8 +73,8 @@ def test_targets_check_says_met_or_missed(bench):
     ]
     rows.append({"story": "image_pull", "tool": "ours", "success": False, "right": "no", "verdict": "exit 0: x"})
     wrong = {"success": False, "right": "no", "verdict": "exit 0: succeeded"}
-    rows.append(dict(wrong, story="exits_after_completed", tool="ours-0"))  # the window turned off: expected
-    rows.append(dict(wrong, story="exits_after_completed", tool="ours"))  # with the window: a miss
+    rows.append(dict(wrong, story="exits_after_completed", tool="ours-0", stable_for=0))  # window off: expected
+    rows.append(dict(wrong, story="exits_after_completed", tool="ours", stable_for=10))  # with the window: a miss
     lines = bench.targets_check(rows)
     assert len(lines) == 7  # ours in each of its settings, not the others
     assert "1.7 s after the event (MISSED: within 1.5 s of the first stopped task)" in lines[0]
